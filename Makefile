@@ -1,0 +1,53 @@
+# Front door of the libvirt 9p proxy filesystem project. See README.md.
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: help check deps fetch tree build install unit bisect series series-check \
+        test-workflow demo clean
+
+help:
+	@echo "make check         everything CI runs (as root on Debian 12)"
+	@echo "make demo          boot a guest with a proxy share and show what it proves"
+	@echo "make deps          install build and harness dependencies (root)"
+	@echo "make fetch         fetch and verify the libvirt $(or $(LIBVIRT_VERSION),9.0.0) tarball"
+	@echo "make tree          series -> libvirt git work tree in work/libvirt"
+	@echo "make build         meson + ninja in work/build"
+	@echo "make install       install into the isolated prefix work/prefix"
+	@echo "make unit          libvirt's meson test, including syntax-check"
+	@echo "make bisect        build and unit-test every patch of the series on its own"
+	@echo "make series        work tree -> patches/libvirt (export)"
+	@echo "make series-check  fail if the work tree holds unexported work"
+
+deps:
+	@$(S)/deps.sh
+fetch:
+	@$(S)/fetch.sh
+tree:
+	@$(S)/tree.sh
+build: tree
+	@$(S)/build.sh
+install: build
+	@$(S)/install.sh
+unit: build
+	@$(S)/unit.sh
+bisect: tree
+	@$(S)/bisect.sh
+series:
+	@$(S)/export.sh
+series-check:
+	@$(S)/series-check.sh
+test-workflow: tree
+	@tests/workflow/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory unit install test-workflow bisect
+	@echo "==> make check: all stages passed"
+
+demo:
+	@echo "make demo is not implemented yet: it will boot a guest through the patched"
+	@echo "libvirt with a <driver type='proxy'/> share and show a guest's chown and"
+	@echo "mknod landing on the host while QEMU runs unprivileged."
+	@exit 1
+
+clean:
+	rm -rf work/build work/bisect work/bisect-build work/prefix

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every patch on its own: check out each commit after the pristine tag in a
+# separate git worktree (the work tree is left alone), build it incrementally
+# and run the whole unit suite including syntax-check. Stops at the first
+# patch that breaks anything, and names it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+wt=$WORK/bisect
+bbuild=$WORK/bisect-build
+[[ -d $TREE/.git ]] || die "no work tree at $TREE (make tree)"
+
+mapfile -t commits < <(tgit rev-list --reverse "$BASE_TAG..HEAD")
+if ((${#commits[@]} == 0)); then
+    say "the series is empty: testing the pristine tree once"
+    commits=("$BASE_TAG")
+fi
+
+if [[ ! -e $wt/.git ]]; then
+    rm -rf "$wt"
+    tgit worktree prune
+    tgit worktree add -q --detach "$wt" "$BASE_TAG"
+    # Untracked in the index (see tree.sh), but the build needs it.
+    cp -a "$TREE/src/keycodemapdb" "$wt/src/"
+fi
+wgit() { git -c safe.directory="$wt" -C "$wt" "$@"; }
+
+i=0
+for c in "${commits[@]}"; do
+    i=$((i + 1))
+    subject=$(tgit log -1 --format=%s "$c")
+    say "bisect [$i/${#commits[@]}] $subject"
+    wgit checkout -q --detach "$c"
+    if ! "$TOP/scripts/build.sh" "$wt" "$bbuild" > "$WORK/bisect.log" 2>&1; then
+        tail -n 40 "$WORK/bisect.log"
+        die "patch $i ($subject) does not build (log: $WORK/bisect.log)"
+    fi
+    if ! "$TOP/scripts/unit.sh" "$bbuild" > "$WORK/bisect.log" 2>&1; then
+        grep -E '^[0-9]+/[0-9]+ .*(FAIL|TIMEOUT)' "$WORK/bisect.log" || tail -n 40 "$WORK/bisect.log"
+        die "patch $i ($subject) fails the unit suite (log: $WORK/bisect.log)"
+    fi
+    grep -E '^(Ok|Fail|Skipped):' "$WORK/bisect.log" | tr -s ' ' | paste -sd' '
+done
+say "bisect: all ${#commits[@]} commit(s) build and pass the unit suite and syntax-check"

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what building and testing libvirt needs, idempotently: deb-src
+# entries, libvirt's Debian build dependencies, and the harness's own tools.
+# A second run only simulates and returns in a few seconds.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# Tools the harness itself uses, beyond libvirt's build dependencies.
+HARNESS_PKGS=(
+    git ca-certificates xz-utils dpkg-dev   # fetch, unpack, the work tree
+    augeas-tools                            # libvirt's check-augeas tests
+    qemu-system-x86 qemu-system-common      # QEMU 7.2 and virtfs-proxy-helper
+    qemu-utils
+    busybox-static cpio                     # guest initramfs
+)
+
+[[ $(id -u) == 0 ]] || die "installing packages needs root"
+export DEBIAN_FRONTEND=noninteractive
+
+"$TOP/scripts/apt-sources.sh"
+
+have_src_lists() {
+    compgen -G '/var/lib/apt/lists/*_source_Sources*' >/dev/null
+}
+if ! have_src_lists || [[ ${APT_UPDATE:-} == 1 ]]; then
+    say "apt-get update"
+    apt-get update -q
+fi
+
+missing=()
+for p in "${HARNESS_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+        missing+=("$p")
+done
+if ((${#missing[@]})); then
+    say "installing harness packages: ${missing[*]}"
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if apt-get -s build-dep libvirt 2>/dev/null | grep -q '^Inst '; then
+    say "installing libvirt's build dependencies (apt-get build-dep libvirt)"
+    apt-get build-dep -y -q libvirt
+fi
+say "dependencies present"
