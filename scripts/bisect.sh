@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every patch on its own: check out each commit after the pristine tag in a
-# separate git worktree (the work tree is left alone), build it incrementally
-# and run the whole unit suite including syntax-check. Stops at the first
-# patch that breaks anything, and names it.
+# separate clone of the work tree (the work tree is left alone), build it
+# incrementally and run the whole unit suite including syntax-check. A clone,
+# not a git worktree: libvirt registers syntax-check only where .git is a
+# directory. Stops at the first patch that breaks anything, and names it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -16,14 +17,16 @@ if ((${#commits[@]} == 0)); then
     commits=("$BASE_TAG")
 fi
 
-if [[ ! -e $wt/.git ]]; then
-    rm -rf "$wt"
-    tgit worktree prune
-    tgit worktree add -q --detach "$wt" "$BASE_TAG"
-    # Untracked in the index (see tree.sh), but the build needs it.
-    cp -a "$TREE/src/keycodemapdb" "$wt/src/"
-fi
 wgit() { git -c safe.directory="$wt" -C "$wt" "$@"; }
+if [[ ! -d $wt/.git ]]; then
+    rm -rf "$wt" "$bbuild"
+    git -c safe.directory="$TREE" clone -q --no-checkout "$TREE" "$wt"
+    wgit checkout -q --detach "$BASE_TAG"
+    # Untracked in the work tree's index (see tree.sh), but the build needs it.
+    cp -a "$TREE/src/keycodemapdb" "$wt/src/keycodemapdb"
+    echo "/src/keycodemapdb/" >> "$wt/.git/info/exclude"
+fi
+wgit fetch -q --tags "$TREE" HEAD
 
 i=0
 for c in "${commits[@]}"; do

@@ -8,7 +8,7 @@ set -euo pipefail
 build=${1:-$BUILD}
 [[ -f $build/build.ninja ]] || die "no build at $build (make build)"
 
-n=$(meson test -C "$build" --list --suite syntax-check 2>/dev/null | grep -c . || true)
+n=$(meson test -C "$build" --list --suite syntax-check 2>/dev/null | grep -c ':syntax-check / ' || true)
 ((n > 0)) || die "the syntax-check suite is not registered in $build: is the tree a git checkout?"
 
 say "meson test: all unit tests and $n syntax-check rules"

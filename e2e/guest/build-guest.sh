@@ -79,7 +79,8 @@ else
             (cd "$GUEST/debs" && apt-get download -qq -o APT::Sandbox::User=root "$pkg" >/dev/null)
         }
     fi
-    deb=$(ls -t "$GUEST/debs/${pkg}"_*.deb | head -n 1)
+    debs=("$GUEST/debs/${pkg}"_*.deb)
+    deb=${debs[-1]}
     say "unpacking ${deb##*/} (dpkg-deb -x)"
     rm -rf "$KDIR.tmp"
     dpkg-deb -x "$deb" "$KDIR.tmp"

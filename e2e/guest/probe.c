@@ -553,7 +553,8 @@ static void big_file(const char *name)
     close(fd);
     sha256_hex(&rsum, rhex);
     if (mismatch || strcmp(whex, rhex) != 0) {
-        printf("PROBE-NOTE %s differs at byte %zu\n", path, done);
+        printf("PROBE-NOTE %s differs in the %u-byte chunk at offset %zu\n",
+               path, CHUNK, done);
         report_fail("readback", path, "MISMATCH");
         return;
     }

@@ -68,7 +68,7 @@ mkdir -m 0755 "$EXPORT"
 install -m 0644 "$GUEST/vmlinuz" "$GUEST/initramfs.gz" "$RUN/"
 say "run directory $RUN, export $EXPORT"
 
-FSDEV_OPTS= KILL_ON=
+FSDEV_OPTS='' KILL_ON=''
 case $SCENARIO in
     semantics) RUNS=semantics:/mnt/share ;;
     rootgid)   RUNS=rootgid:/mnt/share ;;
@@ -85,7 +85,7 @@ QEMU_ARGV=(
     -nodefaults -no-user-config -display none -serial stdio -no-reboot
     -kernel "$RUN/vmlinuz" -initrd "$RUN/initramfs.gz" -append "$APPEND"
     -fsdev "proxy,id=fsdev0,sock_fd=@FD@$FSDEV_OPTS"
-    -device virtio-9p-pci,fsdev=fsdev0,mount_tag=share
+    -device "virtio-9p-pci,fsdev=fsdev0,mount_tag=share"
 )
 
 # The launcher: socketpair, helper on one end, QEMU on the other; each end is
@@ -207,5 +207,5 @@ if [[ $rc -eq 0 && -z ${KEEP:-} ]]; then
 else
     say "kept $RUN"
 fi
-[[ $rc -eq 0 ]] && say "PASS" || say "FAIL"
+if [[ $rc -eq 0 ]]; then say "PASS"; else say "FAIL"; fi
 exit $rc
