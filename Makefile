@@ -3,7 +3,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
-        test-workflow demo clean
+        test-workflow guest e2e demo clean
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -17,6 +17,8 @@ help:
 	@echo "make bisect        build and unit-test every patch of the series on its own"
 	@echo "make series        work tree -> patches/libvirt (export)"
 	@echo "make series-check  fail if the work tree holds unexported work"
+	@echo "make guest         build the test guest (kernel, initramfs, probe)"
+	@echo "make e2e           end-to-end tests: real guests through virsh (root)"
 
 deps:
 	@$(S)/deps.sh
@@ -38,16 +40,17 @@ series-check:
 	@$(S)/series-check.sh
 test-workflow: tree
 	@tests/workflow/run.sh
+guest:
+	@e2e/guest/build-guest.sh
+e2e: install guest
+	@e2e/run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory unit install test-workflow bisect
+	@$(MAKE) --no-print-directory unit install test-workflow e2e bisect
 	@echo "==> make check: all stages passed"
 
-demo:
-	@echo "make demo is not implemented yet: it will boot a guest through the patched"
-	@echo "libvirt with a <driver type='proxy'/> share and show a guest's chown and"
-	@echo "mknod landing on the host while QEMU runs unprivileged."
-	@exit 1
+demo: deps install guest
+	@e2e/demo.sh
 
 clean:
 	rm -rf work/build work/bisect work/bisect-build work/prefix

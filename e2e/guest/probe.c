@@ -974,7 +974,8 @@ static int scenario_io(long max_files, long seconds)
 {
     static uint8_t data[CHUNK];
     struct gen g = { GEN_SEED };
-    const char *dir = at("io");
+    char dir_buf[PATH_MAX];
+    const char *dir = keep(dir_buf, "io");     /* at() would be overwritten */
     char name[32];
     const char *path, *op = NULL;
     double deadline = now() + (double)seconds;

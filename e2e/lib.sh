@@ -1,0 +1,425 @@
+# Shared pieces of the end-to-end tests: the private libvirt (virtlogd and
+# virtqemud from the isolated prefix, started and stopped by pid), the
+# unprivileged qemu user, domain XML for the test guest, and assertions.
+# Sourced, never run.
+# shellcheck shell=bash
+
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+E2E=$WORK/e2e                       # state of a run: exports, logs, pids
+GUEST=$WORK/guest                   # kernel, initramfs (e2e/guest/build-guest.sh)
+QEMU_USER=proxyfs-qemu              # the unprivileged user QEMU runs as
+LIBDIR=$PREFIX/lib/x86_64-linux-gnu
+URI="qemu:///system?socket=$PREFIX/var/run/libvirt/virtqemud-sock"
+HELPER=/usr/lib/qemu/virtfs-proxy-helper
+STATEDIR=$PREFIX/var/run/libvirt/qemu
+
+virsh() { LD_LIBRARY_PATH=$LIBDIR "$PREFIX/bin/virsh" -q -c "$URI" "$@"; }
+# virsh_t SECONDS ARGS...: virsh, killed if it does not answer in time
+virsh_t() {
+    local t=$1
+    shift
+    LD_LIBRARY_PATH=$LIBDIR timeout "$t" "$PREFIX/bin/virsh" -q -c "$URI" "$@"
+}
+
+# ---------------------------------------------------------------- assertions
+T_PASS=0 T_FAIL=0
+pass() { T_PASS=$((T_PASS + 1)); echo "ok   - $*"; }
+CUR_DOM=''                          # the domain a failed assertion is about
+declare -A DUMPED=()
+fail() {
+    T_FAIL=$((T_FAIL + 1))
+    echo "FAIL - $*"
+    if [[ -n $CUR_DOM && -z ${DUMPED[$CUR_DOM]:-} ]]; then
+        DUMPED[$CUR_DOM]=1
+        debug_dump "$CUR_DOM"
+    fi
+}
+check() { # check DESCRIPTION EXPECTED ACTUAL
+    # (multi-line values are shown on one line, their lines joined by " | ")
+    if [[ $2 == "$3" ]]; then
+        pass "$1 (${3//$'\n'/ | })"
+    else
+        fail "$1: expected '${2//$'\n'/ | }', got '${3//$'\n'/ | }'"
+    fi
+}
+check_match() { # check_match DESCRIPTION REGEX ACTUAL
+    if [[ $3 =~ $2 ]]; then pass "$1"; else fail "$1: '$3' does not match /$2/"; fi
+}
+summary() { # summary NAME: the plain closing line, and the exit status
+    echo "$1: $T_PASS passed, $T_FAIL failed"
+    ((T_FAIL == 0))
+}
+
+# ---------------------------------------------------------------- the qemu user
+ensure_qemu_user() {
+    if ! getent group "$QEMU_USER" >/dev/null; then
+        groupadd --system "$QEMU_USER"
+    fi
+    if ! getent passwd "$QEMU_USER" >/dev/null; then
+        useradd --system --gid "$QEMU_USER" --no-create-home \
+                --home-dir /nonexistent --shell /usr/sbin/nologin "$QEMU_USER"
+    fi
+    # Like Debian's libvirt-qemu, the user is in group kvm.  Without it
+    # libvirt finds /dev/kvm inaccessible to QEMU's user, considers its
+    # cached capabilities stale ("KVM was enabled when probing ..., but it is
+    # not available now") and re-probes every QEMU binary on each define and
+    # start: 40 s each here.  The domains stay TCG (<domain type='qemu'>).
+    if getent group kvm >/dev/null && ! id -nG "$QEMU_USER" | grep -qw kvm; then
+        usermod -a -G kvm "$QEMU_USER"
+    fi
+}
+
+# ---------------------------------------------------------------- daemons
+write_daemon_config() {
+    local etc=$PREFIX/etc/libvirt
+    cat > "$etc/qemu.conf" <<CONF
+# Written by e2e/lib.sh for the private test daemon.
+
+# QEMU runs unprivileged, as a dedicated user like Debian's libvirt-qemu:
+# that is the point of proxy filesystems.
+user = "$QEMU_USER"
+group = "$QEMU_USER"
+
+# libvirt's per-domain mount namespace fails in this environment
+# ("failed to umount devfs on /dev"), so run QEMU in the host's namespace.
+namespaces = [ ]
+
+# Helpers' and QEMU's output go through our own virtlogd.
+stdio_handler = "logd"
+
+# The helper from Debian's qemu-system-common.
+virtfs_proxy_helper = "$HELPER"
+CONF
+    cat > "$etc/virtqemud.conf" <<CONF
+# Written by e2e/lib.sh: a log of what the daemon did, for failed tests.
+log_filters = "1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:util.proxyhelper 1:util.command 1:util.cgroup 2:qemu"
+log_outputs = "1:file:$E2E/virtqemud.log"
+CONF
+}
+
+daemon_pid() { # daemon_pid NAME: the pid of our daemon NAME, if it runs
+    local f=$E2E/$1.pid pid
+    [[ -f $f ]] || return 1
+    pid=$(cat "$f")
+    [[ -n $pid && -d /proc/$pid ]] || return 1
+    # A daemon that runs while make install replaced its binary shows
+    # ".../sbin/NAME (deleted)": it is still ours.
+    case $(readlink "/proc/$pid/exe") in
+        "$PREFIX/sbin/$1"|"$PREFIX/sbin/$1 (deleted)") ;;
+        *) return 1 ;;
+    esac
+    echo "$pid"
+}
+
+STARTED_DAEMONS=()                  # the daemons this process started
+start_one_daemon() { # start_one_daemon NAME SOCKET
+    local name=$1 sock=$2 i
+    daemon_pid "$name" >/dev/null && return 0
+    STARTED_DAEMONS+=("$name")
+    LD_LIBRARY_PATH=$LIBDIR "$PREFIX/sbin/$name" --daemon --pid-file "$E2E/$name.pid"
+    for ((i = 0; i < 100; i++)); do
+        [[ -S $sock ]] && daemon_pid "$name" >/dev/null && return 0
+        sleep 0.1
+    done
+    echo "e2e: $name did not come up" >&2
+    return 1
+}
+
+start_daemons() {
+    [[ -x $PREFIX/sbin/virtqemud ]] || die "no private libvirt in $PREFIX (make install)"
+    mkdir -p "$E2E"
+    ensure_qemu_user
+    write_daemon_config
+    start_one_daemon virtlogd "$PREFIX/var/run/libvirt/virtlogd-sock"
+    start_one_daemon virtqemud "$PREFIX/var/run/libvirt/virtqemud-sock"
+}
+
+stop_one_daemon() { # stop_one_daemon NAME: ours only, by pid
+    local pid i
+    pid=$(daemon_pid "$1") || { rm -f "$E2E/$1.pid"; return 0; }
+    kill "$pid"
+    for ((i = 0; i < 100; i++)); do
+        [[ -d /proc/$pid ]] || break
+        sleep 0.1
+    done
+    [[ -d /proc/$pid ]] && kill -9 "$pid"
+    rm -f "$E2E/$1.pid"
+}
+
+# restart_virtqemud: stop our virtqemud by pid and start it again; whoever
+# started the first one owns the new one (a test run from run.sh must not
+# stop the runner's daemon when it exits)
+restart_virtqemud() {
+    local saved=("${STARTED_DAEMONS[@]}")
+    stop_one_daemon virtqemud
+    start_one_daemon virtqemud "$PREFIX/var/run/libvirt/virtqemud-sock"
+    STARTED_DAEMONS=("${saved[@]}")
+}
+
+stop_daemons() {
+    stop_one_daemon virtqemud
+    stop_one_daemon virtlogd
+}
+
+# stop_started_daemons: stop only the daemons this process started (a test
+# run from run.sh finds them running and leaves them alone)
+stop_started_daemons() {
+    local name
+    for name in virtqemud virtlogd; do
+        if [[ " ${STARTED_DAEMONS[*]} " == *" $name "* ]]; then
+            stop_one_daemon "$name"
+        fi
+    done
+    STARTED_DAEMONS=()
+}
+
+# ---------------------------------------------------------------- domains
+# domain_xml NAME CMDLINE FILESYSTEM-XML...: a TCG guest with our kernel and
+# initramfs; its serial console goes to $E2E/NAME.console.
+domain_xml() {
+    local name=$1 cmdline=$2 fs
+    shift 2
+    cat <<XML
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$GUEST/vmlinuz</kernel>
+    <initrd>$GUEST/initramfs.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 $cmdline</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+XML
+    for fs in "$@"; do
+        printf '%s\n' "$fs"
+    done
+    cat <<XML
+    <serial type='file'>
+      <source path='$E2E/$name.console'/>
+    </serial>
+    <console type='file'>
+      <source path='$E2E/$name.console'/>
+    </console>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+}
+
+# proxy_fs DIR TAG [EXTRA-XML]
+proxy_fs() {
+    printf "    <filesystem type='mount' accessmode='passthrough'>\n      <driver type='proxy'/>\n      <source dir='%s'/>\n      <target dir='%s'/>\n%s    </filesystem>" \
+        "$1" "$2" "${3:+      $3
+}"
+}
+
+# wait_shutoff NAME SECONDS: wait until the domain is no longer running
+wait_shutoff() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        [[ $(virsh domstate "$1" 2>/dev/null) == "shut off" ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# proxy helpers of a domain: pids of virtfs-proxy-helper whose pidfile names the domain
+helper_pids() { # helper_pids NAME
+    local f
+    for f in "$STATEDIR"/*"-$1-"*virtfs-proxy.pid; do
+        [[ -e $f ]] || continue
+        cat "$f"; echo
+    done
+}
+
+# ---------------------------------------------------------------- debugging
+DOMLOGDIR=$PREFIX/var/log/libvirt/qemu
+
+DAEMON_LOG_OFFSET=0                 # where this test's part of virtqemud.log begins
+
+# debug_dump NAME: what a failed assertion needs: the tails of the guest's
+# console, the domain log and the daemon's log (its errors first)
+debug_dump() {
+    local n=$1
+    echo "    ---- console $E2E/$n.console (last 20 lines)"
+    tr -d '\r' < "$E2E/$n.console" 2>/dev/null | tail -n 20 | sed 's/^/    | /' || true
+    echo "    ---- domain log $DOMLOGDIR/$n.log (last 20 lines)"
+    tail -n 20 "$DOMLOGDIR/$n.log" 2>/dev/null | sed 's/^/    | /' || true
+    echo "    ---- $E2E/virtqemud.log since the test began (last 10 errors/warnings, last 10 lines)"
+    tail -c +$((DAEMON_LOG_OFFSET + 1)) "$E2E/virtqemud.log" 2>/dev/null |
+        grep -E ': (error|warning) : ' | tail -n 10 | cut -c1-300 | sed 's/^/    | /' || true
+    tail -c +$((DAEMON_LOG_OFFSET + 1)) "$E2E/virtqemud.log" 2>/dev/null |
+        tail -n 10 | cut -c1-300 | sed 's/^/    | /' || true
+    echo "    ----"
+}
+
+# ---------------------------------------------------------------- test domains
+E2E_DOMAINS=()                      # domains this script defined
+
+# cleanup_domain NAME: destroy (if running) and undefine, quietly
+cleanup_domain() {
+    virsh destroy "$1" >/dev/null 2>&1 || true
+    virsh undefine "$1" >/dev/null 2>&1 || true
+}
+cleanup_domains() {
+    local n
+    for n in "${E2E_DOMAINS[@]}"; do
+        cleanup_domain "$n"
+    done
+}
+
+# define_domain NAME CMDLINE FILESYSTEM-XML...: write $E2E/NAME.xml and
+# define it (any leftover of that name goes first, with its console and log)
+define_domain() {
+    local name=$1
+    cleanup_domain "$name"
+    rm -f "$E2E/$name.console" "$DOMLOGDIR/$name.log" \
+          "$DOMLOGDIR/$name"-*-virtfs-proxy-helper.log
+    domain_xml "$@" > "$E2E/$name.xml"
+    E2E_DOMAINS+=("$name")
+    CUR_DOM=$name
+    virsh define "$E2E/$name.xml" >/dev/null
+}
+
+# run_domain NAME SECONDS CMDLINE FILESYSTEM-XML...: define, start, wait
+# until it shut off (destroyed, with a FAIL, after SECONDS)
+run_domain() {
+    local name=$1 secs=$2 t0=$SECONDS
+    shift 2
+    define_domain "$name" "$@"
+    virsh start "$name" >/dev/null
+    if wait_shutoff "$name" "$secs"; then
+        pass "$name ran and shut off by itself ($((SECONDS - t0)) s)"
+    else
+        fail "$name still running after $secs s"
+        virsh destroy "$name" >/dev/null 2>&1 || true
+    fi
+}
+
+# console NAME: the guest's serial output, without the \r
+console() { tr -d '\r' < "$E2E/$1.console" 2>/dev/null || true; }
+
+# probe_exit NAME: the status on the guest's PROBE-EXIT line ('' if none)
+probe_exit() { console "$1" | sed -n 's/^PROBE-EXIT \([0-9]*\)$/\1/p' | tail -n 1; }
+
+# wait_console NAME REGEX SECONDS: wait for a console line matching REGEX;
+# give up early once the guest printed its last line (PROBE-EXIT)
+wait_console() {
+    local i out
+    for ((i = 0; i < $3 * 10; i++)); do
+        out=$(console "$1")
+        grep -Eq -- "$2" <<<"$out" && return 0
+        grep -q '^PROBE-EXIT ' <<<"$out" && return 1
+        sleep 0.1
+    done
+    return 1
+}
+
+# fresh_dir NAME [OWNER]: an empty export directory $E2E/NAME, mode 0755
+fresh_dir() {
+    local d=$E2E/$1
+    rm -rf "$d"
+    mkdir -p "$E2E"
+    mkdir -m 0755 "$d"
+    [[ -z ${2:-} ]] || chown "$2" "$d"
+    echo "$d"
+}
+
+# path_fs DIR TAG ACCESSMODE [EXTRA-XML]: a stock 9p share (QEMU's local driver)
+path_fs() {
+    printf "    <filesystem type='mount' accessmode='%s'>\n      <driver type='path'/>\n      <source dir='%s'/>\n      <target dir='%s'/>\n%s    </filesystem>" \
+        "$3" "$1" "$2" "${4:+      $4
+}"
+}
+
+# qemu_pid NAME: the pid of the domain's QEMU (from libvirt's pidfile)
+qemu_pid() {
+    local pid
+    pid=$(cat "$STATEDIR/$1.pid" 2>/dev/null) || return 1
+    [[ -n $pid && -d /proc/$pid ]] || return 1
+    echo "$pid"
+}
+
+# helpers_of EXPORT: pids of running virtfs-proxy-helper processes serving
+# EXPORT (found by /proc, independently of libvirt's pidfiles)
+helpers_of() {
+    local p args
+    for p in /proc/[0-9]*; do
+        [[ $(readlink "$p/exe" 2>/dev/null) == "$HELPER" ]] || continue
+        args=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+        [[ " $args" == *" -p $1 "* ]] && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+# pidfiles_of NAME: the helper pidfiles left for domain NAME
+pidfiles_of() {
+    local f
+    for f in "$STATEDIR"/*-"$1"-*-virtfs-proxy.pid; do
+        [[ -e $f ]] && echo "$f"
+    done
+    return 0
+}
+
+# proc_field PID FIELD: a field of /proc/PID/status (e.g. Uid: the real uid)
+proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/dev/null; }
+
+# daemon_fds: how many fds our virtqemud has open
+daemon_fds() { local pid; pid=$(daemon_pid virtqemud) && find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+
+# wait_gone PID SECONDS: wait until process PID no longer exists
+wait_gone() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        [[ -d /proc/$1 ]] || return 0
+        # a zombie counts as gone
+        [[ $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) == Z ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# require_root NAME: tests need root; say so and exit 0 otherwise
+require_root() {
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "$1: SKIPPED: the end-to-end tests need root (the proxy helper runs as root, and they create a user)"
+        exit 0
+    fi
+}
+
+# e2e_setup NAME: the common start of a test script: root, daemons, and a
+# trap that undefines its domains and stops the daemons it started
+e2e_setup() {
+    require_root "$1"
+    start_daemons
+    DAEMON_LOG_OFFSET=$(stat -c %s "$E2E/virtqemud.log" 2>/dev/null || echo 0)
+    trap 'cleanup_domains; stop_started_daemons' EXIT
+    echo "== $1"
+}
+
+# explain_mknod_eperm NAME: a guest mknod that failed with EPERM on a proxy
+# share has a known cause; say it next to the failure
+explain_mknod_eperm() {
+    if console "$1" | grep -Eq '^PROBE mknod .* FAIL EPERM$'; then
+        echo "   NOTE: mknod failed with EPERM although the helper has CAP_MKNOD: libvirt puts the"
+        echo "         helper into the domain's emulator cgroup, whose device filter (the unified"
+        echo "         hierarchy's BPF device program, from cgroup_device_acl) denies mknod."
+    fi
+}
+
+# tree_listing DIR: every entry under DIR with type, owner, mode, size,
+# mtime, device numbers, link target and content checksum, for comparing
+# a directory before and after
+tree_listing() {
+    (cd "$1" && find . -printf '%p %y %U:%G %m %s %T@ %C@ %D:%i %n %l\n' | LC_ALL=C sort &&
+        find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum &&
+        find . -print0 | LC_ALL=C sort -z | xargs -0r getfattr -h -d -m - 2>/dev/null)
+}

@@ -1,0 +1,83 @@
+#!/bin/bash
+# run.sh - the end-to-end tests of proxy filesystems through virsh (issue #4).
+#
+# Builds the test guest, starts the private libvirt daemons (e2e/lib.sh),
+# runs every scenario (or those named: run.sh semantics lifecycle ...), and
+# always stops the daemons it started and destroys/undefines the test
+# domains, whatever happens. Each scenario's output also goes to
+# work/e2e/results/NAME.out. Ends with one overall line; exits non-zero if
+# any scenario failed.
+#
+# Needs root (the helper runs as root, a user is created, libvirt's system
+# daemon runs); without root it says the tests are skipped, and exits 0.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/lib.sh"
+
+ALL=(semantics processes readonly mixed lifecycle virsh contrast)
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "e2e: SKIPPED: the end-to-end tests need root (they run libvirt's system daemon, start"
+    echo "e2e: virtfs-proxy-helper as root and create the unprivileged user $QEMU_USER); run as root"
+    exit 0
+fi
+
+tests=("$@")
+((${#tests[@]})) || tests=("${ALL[@]}")
+for t in "${tests[@]}"; do
+    [[ -x $HERE/test-$t.sh ]] || die "no scenario '$t' (known: ${ALL[*]})"
+done
+[[ -x $PREFIX/sbin/virtqemud ]] || die "no patched libvirt in $PREFIX: run 'make install' first"
+[[ -x $HELPER ]] || die "no $HELPER (Debian's qemu-system-common; QEMU >= 9.2 removed it)"
+command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64"
+
+T0=$SECONDS
+say "e2e: building the test guest"
+"$TOP/e2e/guest/build-guest.sh" | tail -n 1
+
+# cleanup: every test domain (they are all named e2e-*), then our daemons
+cleanup() {
+    local n
+    if daemon_pid virtqemud >/dev/null; then
+        for n in $(virsh list --all --name 2>/dev/null | grep '^e2e-' || true); do
+            cleanup_domain "$n"
+        done
+    fi
+    stop_started_daemons
+}
+trap cleanup EXIT
+say "e2e: starting the daemons"
+start_daemons
+echo "    virtlogd pid $(daemon_pid virtlogd), virtqemud pid $(daemon_pid virtqemud)" \
+     "(started here: ${STARTED_DAEMONS[*]:-none})"
+
+mkdir -p "$E2E/results"
+declare -A RESULT=() SECS=()
+failed=0 tp=0 tf=0
+for t in "${tests[@]}"; do
+    say "e2e: test-$t.sh"
+    t1=$SECONDS rc=0
+    "$HERE/test-$t.sh" 2>&1 | tee "$E2E/results/$t.out" || rc=$?
+    SECS[$t]=$((SECONDS - t1))
+    line=$(grep -E "^test-$t: [0-9]+ passed, [0-9]+ failed$" "$E2E/results/$t.out" | tail -n 1 || true)
+    if [[ -z $line ]]; then
+        RESULT[$t]="no summary line (exit status $rc)"
+        failed=$((failed + 1))
+        continue
+    fi
+    read -r p f <<<"$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line")"
+    tp=$((tp + p)) tf=$((tf + f))
+    RESULT[$t]="$p passed, $f failed"
+    if ((rc != 0 || f != 0)); then
+        failed=$((failed + 1))
+        ((rc != 0)) && RESULT[$t]+=" (exit status $rc)"
+    fi
+done
+
+echo
+say "e2e: results"
+for t in "${tests[@]}"; do
+    printf '    %-12s %-36s %4d s\n' "$t" "${RESULT[$t]}" "${SECS[$t]}"
+done
+echo "e2e: ${#tests[@]} scenarios, $((${#tests[@]} - failed)) passed, $failed failed; $tp assertions passed, $tf failed; $((SECONDS - T0)) s"
+((failed == 0))

@@ -1,0 +1,138 @@
+#!/bin/bash
+# test-lifecycle.sh - the helper lives and dies with its domain:
+#  (a) virsh destroy, (b) guest power-off, (c) daemon restart under a running
+#  guest, (d) the helper SIGKILLed under a writing guest, (e) QEMU SIGKILLed,
+#  (f) QEMU SIGKILLed while the daemon is down.
+# After each: no helper process, no pidfile, and (a, b, e) the daemon's fd
+# count back to where it was before the start.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+NAME=test-lifecycle
+e2e_setup "$NAME"
+
+# start_guest DOM DIR RUNS: define and start a domain with one proxy share
+# of DIR (fresh) running RUNS; FDS_BEFORE is the daemon's fd count before
+start_guest() {
+    local dom=$1 dir=$2 runs=$3
+    define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=$runs proxyfs.timeout=90" \
+        "$(proxy_fs "$dir" share)"
+    FDS_BEFORE=$(daemon_fds)
+    virsh start "$dom" >/dev/null
+    HPID=$(helpers_of "$dir")
+    QPID=$(qemu_pid "$dom" || true)
+    check_match "$dom: a helper and QEMU run" '^[0-9]+ [0-9]+$' "$HPID $QPID"
+}
+
+# wait_fds N: wait (5 s at most) for the daemon's fd count to be N
+wait_fds() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ $(daemon_fds) == "$1" ]] && return 0
+        sleep 0.1
+    done
+}
+
+# check_clean DOM DIR [FDS]: nothing of the domain's helper is left
+check_clean() {
+    check "$1: no helper process for the export" "" "$(helpers_of "$2")"
+    check "$1: old helper pid $HPID gone" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
+    check "$1: no pidfile in $STATEDIR" "" "$(pidfiles_of "$1")"
+    if [[ -n ${3:-} ]]; then
+        wait_fds "$3"
+        check "$1: virtqemud fd count back to its value before start" "$3" "$(daemon_fds)"
+    fi
+}
+
+# synced DOM: how many files the guest's io run has synced so far
+synced() { console "$1" | sed -n 's/^PROBE-IO synced \([0-9]*\)$/\1/p' | tail -n 1; }
+
+echo "-- (a) virsh destroy"
+dom=e2e-life-destroy dir=$(fresh_dir life-destroy)
+start_guest "$dom" "$dir" sleep:60
+wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not boot"
+check "$dom: share mounted" "PROBE-MOUNT share /mnt/share ok" "$(console "$dom" | grep '^PROBE-MOUNT')"
+virsh destroy "$dom" >/dev/null
+check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
+check_clean "$dom" "$dir" "$FDS_BEFORE"
+
+echo "-- (b) guest-initiated power-off"
+dom=e2e-life-poweroff dir=$(fresh_dir life-poweroff)
+start_guest "$dom" "$dir" io:/mnt/share:10:30
+if wait_shutoff "$dom" 60; then pass "$dom: guest powered off by itself"; else fail "$dom: guest did not power off"; fi
+check "$dom: PROBE-EXIT" 0 "$(probe_exit "$dom")"
+check "$dom: shut off reason" "shut off (shutdown)" "$(virsh domstate --reason "$dom")"
+check_clean "$dom" "$dir" "$FDS_BEFORE"
+
+echo "-- (c) daemon restart while the guest writes"
+dom=e2e-life-restart dir=$(fresh_dir life-restart)
+start_guest "$dom" "$dir" io:/mnt/share:100000:45,sleep:60
+wait_console "$dom" '^PROBE-IO synced 25$' 60 || fail "$dom: guest io did not start"
+old_dpid=$(daemon_pid virtqemud)
+stop_one_daemon virtqemud
+check "$dom: virtqemud (pid $old_dpid) stopped" "gone" "$(wait_gone "$old_dpid" 1 && echo gone || echo running)"
+check "$dom: helper survives the daemon" "$HPID" "$(helpers_of "$dir")"
+at_stop=$(synced "$dom")
+sleep 2
+check_match "$dom: share works with the daemon down (synced $at_stop -> $(synced "$dom"))" '^[0-9]+$' "$(synced "$dom")"
+(( $(synced "$dom") > at_stop )) || fail "$dom: no io progress while the daemon was down"
+restart_virtqemud
+check "$dom: domain still running after the daemon's restart" "running" "$(virsh domstate "$dom")"
+check "$dom: same helper pid in the pidfile" "$HPID" "$(cat "$(pidfiles_of "$dom")" 2>/dev/null)"
+check "$dom: same helper process serves the export" "$HPID" "$(helpers_of "$dir")"
+check "$dom: same QEMU" "$QPID" "$(qemu_pid "$dom")"
+at_restart=$(synced "$dom")
+if wait_console "$dom" "^PROBE-IO synced $((at_restart + 25))\$" 30; then
+    pass "$dom: guest io goes on after the restart (synced $at_restart -> $((at_restart + 25)))"
+else
+    fail "$dom: guest io stalled after the restart (synced $(synced "$dom"))"
+fi
+check "$dom: no io error" "" "$(console "$dom" | grep -E '^PROBE .* FAIL' || true)"
+virsh destroy "$dom" >/dev/null
+check_clean "$dom" "$dir"
+check "$dom: helper log ends with Done" "Done" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+
+echo "-- (d) helper SIGKILLed while the guest writes"
+dom=e2e-life-killhelper dir=$(fresh_dir life-killhelper)
+start_guest "$dom" "$dir" io:/mnt/share:100000:60,sleep:60
+wait_console "$dom" '^PROBE-IO synced 25$' 60 || fail "$dom: guest io did not start"
+kill -KILL "$HPID"
+check "$dom: helper killed" "gone" "$(wait_gone "$HPID" 5 && echo gone || echo running)"
+if wait_console "$dom" '^PROBE-IO done ' 20; then
+    pass "$dom: guest io ended (no hang)"
+else
+    fail "$dom: guest io still running 20 s after the helper died"
+fi
+check_match "$dom: the guest's file op failed with EIO" '^PROBE (open|write|fsync|close) /mnt/share/io/f[0-9]+ FAIL EIO$' \
+    "$(console "$dom" | grep -E '^PROBE [a-z]+ .* FAIL ' | head -n 1)"
+check_match "$dom: io stopped on the error" '^PROBE-IO done synced=[0-9]+ stopped=error$' "$(console "$dom" | grep '^PROBE-IO done')"
+list=$(virsh_t 10 list 2>&1) || true
+check_match "$dom: virsh list answers and shows the domain running" "[0-9]+ +$dom +running" "$list"
+check "$dom: still running (the guest sleeps)" "running" "$(virsh domstate "$dom")"
+if virsh_t 30 destroy "$dom" >/dev/null; then pass "$dom: virsh destroy works"; else fail "$dom: virsh destroy failed"; fi
+check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
+check_clean "$dom" "$dir" "$FDS_BEFORE"
+
+echo "-- (e) QEMU SIGKILLed"
+dom=e2e-life-killqemu dir=$(fresh_dir life-killqemu)
+start_guest "$dom" "$dir" io:/mnt/share:10:30,sleep:60
+wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not get to sleep"
+kill -KILL "$QPID"
+check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
+if wait_shutoff "$dom" 10; then pass "$dom: libvirt noticed: shut off"; else fail "$dom: libvirt did not notice QEMU's death"; fi
+check "$dom: shut off reason" "shut off (crashed)" "$(virsh domstate --reason "$dom")"
+check_clean "$dom" "$dir" "$FDS_BEFORE"
+check "$dom: helper log ends with Done (EOF)" "Done" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+
+echo "-- (f) QEMU dies while the daemon is down"
+dom=e2e-life-daemondown dir=$(fresh_dir life-daemondown)
+start_guest "$dom" "$dir" sleep:60
+wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not get to sleep"
+stop_one_daemon virtqemud
+kill -KILL "$QPID"
+check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
+check "$dom: its pidfile is still there (nobody to remove it)" 1 "$(pidfiles_of "$dom" | wc -l)"
+restart_virtqemud
+if wait_shutoff "$dom" 10; then pass "$dom: the restarted daemon found it shut off"; else fail "$dom: not shut off after the daemon's restart"; fi
+check_clean "$dom" "$dir"
+
+summary "$NAME"

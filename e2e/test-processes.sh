@@ -1,0 +1,123 @@
+#!/bin/bash
+# test-processes.sh - who runs what: QEMU as the unprivileged user, the proxy
+# helper as root chrooted into the export with exactly the capabilities it
+# keeps, in the domain's cgroups, its command line in the domain log.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+NAME=test-processes
+e2e_setup "$NAME"
+
+# CAP_CHOWN 0, CAP_DAC_OVERRIDE 1, CAP_FOWNER 3, CAP_FSETID 4, CAP_SETGID 6,
+# CAP_SETUID 7, CAP_MKNOD 27 (linux/capability.h): what the helper keeps
+# after its chroot.
+CAPS=$(( (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 27) ))
+CAPS_HEX=$(printf '%016x' "$CAPS")
+
+dom=e2e-processes
+dir=$(fresh_dir processes-export)
+quid=$(id -u "$QEMU_USER") qgid=$(id -g "$QEMU_USER")
+echo "-- export $dir; $QEMU_USER is $quid:$qgid; expected helper CapEff $CAPS_HEX"
+
+# The guest writes a few files, then sleeps while we look at the processes.
+define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=io:/mnt/share:20:30,sleep:60 proxyfs.timeout=60" \
+    "$(proxy_fs "$dir" share)"
+virsh start "$dom" >/dev/null
+if wait_console "$dom" '^PROBE-RUN sleep' 60; then
+    pass "guest did its io on the share and sleeps"
+else
+    fail "guest never got to sleep"
+fi
+check "guest io result" "PROBE io /mnt/share/io ok synced=20" "$(console "$dom" | grep '^PROBE io ' | tail -n 1)"
+check "files written through the helper, on the host" 20 "$(find "$dir/io" -type f -size 64k | wc -l)"
+
+qpid=$(qemu_pid "$dom" || true)
+mapfile -t pidfiles < <(pidfiles_of "$dom")
+check "one helper pidfile for the domain" 1 "${#pidfiles[@]}"
+check_match "pidfile name is <id>-<name>-<alias>-virtfs-proxy.pid" \
+    "^$STATEDIR/[0-9]+-$dom-fs0-virtfs-proxy\.pid\$" "${pidfiles[0]:-none}"
+hpid=$(cat "${pidfiles[0]:-/dev/null}" 2>/dev/null || true)
+check "the pidfile's pid is the helper serving the export" "$(helpers_of "$dir")" "$hpid"
+[[ -n $qpid && -n $hpid ]] || { fail "no QEMU ($qpid) or helper ($hpid) pid"; summary "$NAME"; }
+echo "   QEMU pid $qpid, helper pid $hpid"
+
+echo "-- QEMU"
+check "QEMU Uid: (real effective saved fs)" "$quid $quid $quid $quid" \
+    "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$qpid/status")"
+check "QEMU Gid:" "$qgid $qgid $qgid $qgid" \
+    "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$qpid/status")"
+check "QEMU CapEff" 0000000000000000 "$(proc_field "$qpid" CapEff)"
+check_match "QEMU got the helper's socket as sock_fd" \
+    "-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+ " "$(tr '\0' ' ' < "/proc/$qpid/cmdline")"
+qfd=$(tr '\0' '\n' < "/proc/$qpid/cmdline" | sed -n 's/^proxy,id=fsdev-fs0,sock_fd=\([0-9]*\)$/\1/p')
+check_match "QEMU's sock_fd $qfd is a socket" '^socket:\[[0-9]+\]$' "$(readlink "/proc/$qpid/fd/$qfd" 2>/dev/null)"
+
+echo "-- helper"
+check "helper Uid:" "0 0 0 0" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
+check "helper Gid:" "0 0 0 0" "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
+check "helper root directory (chroot)" "$dir" "$(readlink "/proc/$hpid/root")"
+check "helper CapEff" "$CAPS_HEX" "$(proc_field "$hpid" CapEff)"
+check "helper CapPrm" "$CAPS_HEX" "$(proc_field "$hpid" CapPrm)"
+check "helper parent is init (daemonized)" 1 "$(proc_field "$hpid" PPid)"
+args=$(tr '\0' ' ' < "/proc/$hpid/cmdline")
+check_match "helper command line" "^$HELPER -n -f [0-9]+ -p $dir \$" "$args"
+hfd=$(sed -n 's/.* -f \([0-9]*\) .*/\1/p' <<<"$args")
+hsock=$(readlink "/proc/$hpid/fd/$hfd" 2>/dev/null || true)
+check_match "helper's fd $hfd is a socket" '^socket:\[[0-9]+\]$' "$hsock"
+# The two ends of one socketpair: each one's peer is the other (ss shows it).
+if command -v ss >/dev/null; then
+    hino=${hsock//[^0-9]/}
+    qino=$(readlink "/proc/$qpid/fd/$qfd" | sed 's/[^0-9]//g')
+    check "helper's socket peer is QEMU's socket" "$qino" \
+        "$(ss -xp 2>/dev/null | awk -v i="$hino" '$6 == i { print $8; exit }')"
+fi
+
+# fd_kinds PID: its open fds, one "N:target" a line, sorted, socket and
+# pipe inode numbers dropped, and the pidfile's fd number shown as P
+fd_kinds() {
+    local f
+    for f in /proc/"$1"/fd/*; do
+        echo "${f##*/}:$(readlink "$f" | sed -E 's/^(socket|pipe):\[[0-9]+\]$/\1/')"
+    done | sed -E "s|^[0-9]+:${pidfiles[0]:-none}\$|P:pidfile|" | LC_ALL=C sort | paste -sd' '
+}
+check "helper's open fds: stdin, log pipe, its socket, its locked pidfile" \
+    "$(printf '%s\n' 0:/dev/null 1:pipe 2:pipe "$hfd:socket" P:pidfile | LC_ALL=C sort | paste -sd' ')" \
+    "$(fd_kinds "$hpid")"
+check "QEMU holds no fd of the helper's end" "" \
+    "$(for f in /proc/"$qpid"/fd/*; do [[ $(readlink "$f") == "$hsock" ]] && echo "${f##*/}"; done || true)"
+
+echo "-- cgroups"
+# cgroup_of PID CONTROLLER: the PID's cgroup path for a v1 controller ('' is
+# the unified hierarchy)
+cgroup_of() { awk -F: -v c="$2" '$2 == c { print $3 }' "/proc/$1/cgroup"; }
+vm_cg="/machine/qemu-$(virsh domid "$dom")-$dom.libvirt-qemu"
+# libvirt moves external devices into the domain's emulator cgroup
+# (qemuSetupCgroupForExtDevices), which holds only the cpu, cpuacct and
+# cpuset controllers: that is where QEMU's main thread is too.
+for ctl in cpu cpuset ''; do
+    check "helper's ${ctl:-unified} cgroup equals QEMU's" "$(cgroup_of "$qpid" "$ctl")" "$(cgroup_of "$hpid" "$ctl")"
+done
+check "QEMU's cpu cgroup is the domain's emulator group" "$vm_cg/emulator" "$(cgroup_of "$qpid" cpu)"
+# The memory controller is not one of the emulator group's: with cgroup v1
+# the helper stays in the memory cgroup of the daemon that started it, so
+# its memory is not accounted to the domain (virtiofsd fares the same).
+check "QEMU's memory cgroup is the domain's" "$vm_cg" "$(cgroup_of "$qpid" memory)"
+check "helper's memory cgroup is virtqemud's, not the domain's" \
+    "$(cgroup_of "$(daemon_pid virtqemud)" memory)" "$(cgroup_of "$hpid" memory)"
+
+echo "-- logs"
+dlog=$DOMLOGDIR/$dom.log
+check "domain log: the helper's start is recorded" 1 \
+    "$(grep -c ': Starting external device: virtfs-proxy-helper$' "$dlog")"
+check "domain log: the helper's command line" "$HELPER -n -f $hfd -p $dir" \
+    "$(grep -A1 ': Starting external device: virtfs-proxy-helper$' "$dlog" | tail -n 1)"
+check_match "domain log: QEMU's -fsdev" "^-fsdev proxy,id=fsdev-fs0,sock_fd=$qfd \\\\\$" \
+    "$(grep '^-fsdev ' "$dlog")"
+hlog=$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log
+check "helper log exists, says Started" "Started" "$(head -n 1 "$hlog" 2>/dev/null)"
+
+echo "-- destroy"
+virsh destroy "$dom" >/dev/null
+check "helper gone after destroy" "" "$(helpers_of "$dir")"
+check "helper log ends with Done (EOF from QEMU)" "Done" "$(tail -n 1 "$hlog" 2>/dev/null)"
+
+summary "$NAME"

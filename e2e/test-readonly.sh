@@ -1,0 +1,45 @@
+#!/bin/bash
+# test-readonly.sh - a <readonly/> proxy share: the guest mounts it read-write,
+# QEMU refuses every modifying call with EROFS, and the host directory stays
+# byte for byte as it was (entries, owners, modes, times, contents, xattrs).
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+NAME=test-readonly
+e2e_setup "$NAME"
+
+dom=e2e-readonly
+dir=$(fresh_dir readonly-export)
+echo "seed for the readonly scenario" > "$dir/seed"
+chown 1234:5678 "$dir/seed"
+chmod 0640 "$dir/seed"
+setfattr -n user.proxyfs.seed -v seed-xattr "$dir/seed"
+mkdir -m 0750 "$dir/subdir"
+echo nested > "$dir/subdir/nested"
+ln -s seed "$dir/seed-link"
+touch -h -d @1234567890 "$dir/seed" "$dir/subdir/nested" "$dir/seed-link"
+before=$(tree_listing "$dir")
+echo "-- export $dir ($(wc -l <<<"$before") listing lines), <readonly/>, guest mounts it rw"
+
+run_domain "$dom" 120 "proxyfs.mounts=share:/mnt/share proxyfs.run=readonly:/mnt/share" \
+    "$(proxy_fs "$dir" share "<readonly/>")"
+check_match "QEMU got readonly=on" '^-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+,readonly=on ' \
+    "$(grep '^-fsdev ' "$DOMLOGDIR/$dom.log")"
+check "guest mounted the share read-write" "PROBE-MOUNT share /mnt/share ok" "$(console "$dom" | grep '^PROBE-MOUNT')"
+check "guest PROBE-EXIT" 0 "$(probe_exit "$dom")"
+check "read of the seed works" "PROBE read /mnt/share/seed ok" "$(console "$dom" | grep '^PROBE read ')"
+# every modifying call: "PROBE <op> <path> ok EROFS"
+ops=$(console "$dom" | awk '$1 == "PROBE" && $2 != "read" { print $2 "=" $4 "/" $5 }' | paste -sd' ')
+check "every modifying call failed with EROFS" \
+    "create=ok/EROFS write=ok/EROFS truncate=ok/EROFS chown=ok/EROFS chmod=ok/EROFS utime=ok/EROFS setxattr=ok/EROFS mkdir=ok/EROFS mkfifo=ok/EROFS mknod=ok/EROFS symlink=ok/EROFS link=ok/EROFS rename=ok/EROFS unlink=ok/EROFS" \
+    "$ops"
+
+after=$(tree_listing "$dir")
+if [[ $before == "$after" ]]; then
+    pass "host directory unchanged ($(wc -l <<<"$after") listing lines identical)"
+else
+    fail "host directory changed:"
+    diff <(echo "$before") <(echo "$after") | sed 's/^/    /' || true
+fi
+check "seed content" "seed for the readonly scenario" "$(cat "$dir/seed")"
+
+summary "$NAME"
