@@ -65,11 +65,6 @@ for row in "write:write a new file" "chown:chown it to 1234:5678" "mknod:mknod c
     printf '    %-34s | %-24s | %s\n' "${row#*:}" "$(result /mnt/stock "$op")" "$(result /mnt/proxy "$op")"
 done
 echo
-if console "$dom" | grep -Eq '^PROBE mknod /mnt/proxy/.* FAIL EPERM$'; then
-    echo "    (mknod on the proxy share: the helper can, but libvirt placed it in the domain's"
-    echo "     device cgroup, which denies mknod: a known bug, see test-contrast.sh)"
-fi
-
 say "tearing down"
 virsh destroy "$dom" >/dev/null
 echo "    helper after destroy: $(helpers_of "$proxy_dir" | grep . || echo 'gone')"
