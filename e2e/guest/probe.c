@@ -312,6 +312,22 @@ static ssize_t read_full(int fd, void *buf, size_t len)
 }
 
 /*
+ * Write `content` to `fd` and close it; on 9p the close can fail too.
+ * Returns 0, or -1 with errno of the first failure (fd is closed either way).
+ */
+static int write_and_close(int fd, const char *content)
+{
+    if (write_all(fd, content, strlen(content)) < 0) {
+        int err = errno;
+
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return close(fd);
+}
+
+/*
  * Create `name` (O_EXCL) with `mode` and write `content` to it, reporting
  * op "create" and op "write" (the latter includes close, which on 9p can
  * fail too).
@@ -324,14 +340,7 @@ static int make_file(const char *name, mode_t mode, const char *content)
 
     if (expect_ok("create", path, fd) < 0)
         return -1;
-    rc = write_all(fd, content, strlen(content));
-    if (rc < 0) {
-        int err = errno;
-        close(fd);
-        errno = err;
-    } else {
-        rc = close(fd);
-    }
+    rc = write_and_close(fd, content);
     return expect_ok("write", path, rc);
 }
 
@@ -938,17 +947,7 @@ static int scenario_contrast(void)
     unlink(sym);
 
     fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    rc = fd;
-    if (fd >= 0) {
-        rc = write_all(fd, "contrast\n", 9);
-        if (rc < 0) {
-            int err = errno;
-            close(fd);
-            errno = err;
-        } else {
-            rc = close(fd);
-        }
-    }
+    rc = fd >= 0 ? write_and_close(fd, "contrast\n") : fd;
     expect_ok("write", file, rc);
     do_chown("contrast-file", 1234, 5678);
     expect_ok("mknod", dev, mknod(dev, S_IFCHR | 0600, makedev(1, 3)));
