@@ -3,7 +3,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
-        test-workflow guest e2e demo clean
+        test-workflow test-apparmor guest e2e demo clean
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -40,13 +40,15 @@ series-check:
 	@$(S)/series-check.sh
 test-workflow: tree
 	@tests/workflow/run.sh
+test-apparmor: install
+	@tests/apparmor/check-profiles.sh
 guest:
 	@e2e/guest/build-guest.sh
 e2e: install guest
 	@e2e/run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory unit install test-workflow e2e bisect
+	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor e2e bisect
 	@echo "==> make check: all stages passed"
 
 demo: deps install guest

@@ -9,6 +9,7 @@ set -euo pipefail
 HARNESS_PKGS=(
     git ca-certificates xz-utils dpkg-dev   # fetch, unpack, the work tree
     augeas-tools                            # libvirt's check-augeas tests
+    apparmor                                # apparmor_parser: profile syntax
     qemu-system-x86 qemu-system-common      # QEMU 7.2 and virtfs-proxy-helper
     qemu-utils
     busybox-static cpio                     # guest initramfs
