@@ -3,7 +3,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
-        test-workflow test-apparmor guest e2e demo clean
+        test-workflow test-apparmor test-security guest e2e demo clean
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -19,6 +19,7 @@ help:
 	@echo "make series-check  fail if the work tree holds unexported work"
 	@echo "make guest         build the test guest (kernel, initramfs, probe)"
 	@echo "make e2e           end-to-end tests: real guests through virsh (root)"
+	@echo "make test-security a compromised QEMU drives the helper directly (root)"
 
 deps:
 	@$(S)/deps.sh
@@ -42,13 +43,15 @@ test-workflow: tree
 	@tests/workflow/run.sh
 test-apparmor: install
 	@tests/apparmor/check-profiles.sh
+test-security:
+	@e2e/security/containment.sh
 guest:
 	@e2e/guest/build-guest.sh
 e2e: install guest
 	@e2e/run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor e2e bisect
+	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor test-security e2e bisect
 	@echo "==> make check: all stages passed"
 
 demo: deps install guest

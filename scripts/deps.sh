@@ -13,6 +13,7 @@ HARNESS_PKGS=(
     qemu-system-x86 qemu-system-common      # QEMU 7.2 and virtfs-proxy-helper
     qemu-utils
     busybox-static cpio                     # guest initramfs
+    attr                                    # getfattr/setfattr in host-side checks
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"
