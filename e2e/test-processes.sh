@@ -104,6 +104,32 @@ check "QEMU's memory cgroup is the domain's" "$vm_cg" "$(cgroup_of "$qpid" memor
 check "helper's memory cgroup is virtqemud's, not the domain's" \
     "$(cgroup_of "$(daemon_pid virtqemud)" memory)" "$(cgroup_of "$hpid" memory)"
 
+echo "-- what keeps a compromised QEMU from using the export (kbase: security model)"
+# QEMU's seccomp sandbox sets no-new-privs: a set-uid program the helper made
+# in the export cannot run as root when QEMU executes it through an fd.
+check "QEMU NoNewPrivs (seccomp sandbox)" 1 "$(proc_field "$qpid" NoNewPrivs)"
+check "QEMU Seccomp mode (filter)" 2 "$(proc_field "$qpid" Seccomp)"
+# The domain's device cgroup keeps QEMU from opening device nodes the guest
+# created in the export. Try it as QEMU would: QEMU's user, in QEMU's
+# cgroups, opening a world-readable node of loop0 (not in the device ACL).
+node=$dir/devnode-loop0
+mknod -m 0666 "$node" b 7 0
+open_node() { # open_node CGROUP-JOIN(yes|no): open $node as QEMU's user
+    ( if [[ $1 == yes ]]; then
+          local ctl path
+          while IFS=: read -r _ ctl path; do
+              [[ $ctl == name=* ]] && continue
+              ctl=${ctl%%,*}
+              echo "$BASHPID" > "/sys/fs/cgroup/${ctl:-unified}$path/cgroup.procs" 2>/dev/null || true
+          done < "/proc/$qpid/cgroup"
+      fi
+      exec setpriv --reuid="$quid" --regid="$qgid" --clear-groups \
+          dd if="$node" of=/dev/null bs=512 count=1 status=none ) 2>&1 && echo opened
+}
+check "loop0 node opens for QEMU's user outside the domain's cgroups" opened "$(open_node no)"
+check_match "loop0 node is refused to QEMU's user inside them (device cgroup)" "Operation not permitted" "$(open_node yes)"
+rm -f "$node"
+
 echo "-- logs"
 dlog=$DOMLOGDIR/$dom.log
 check "domain log: the helper's start is recorded" 1 \
