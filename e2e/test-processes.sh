@@ -58,6 +58,28 @@ check "helper root directory (chroot)" "$dir" "$(readlink "/proc/$hpid/root")"
 check "helper CapEff" "$CAPS_HEX" "$(proc_field "$hpid" CapEff)"
 check "helper CapPrm" "$CAPS_HEX" "$(proc_field "$hpid" CapPrm)"
 check "helper parent is init (daemonized)" 1 "$(proc_field "$hpid" PPid)"
+
+# libvirt's sandbox around the helper (patch "Confine virtfs-proxy-helper"):
+# no-new-privs, its own network and IPC namespaces, no core dumps and 64
+# open files (libvirt's "64 files" is a limit of 65), and nothing else of
+# the host's namespaces changed.
+check "helper NoNewPrivs" 1 "$(proc_field "$hpid" NoNewPrivs)"
+ns_of() { readlink "/proc/$1/ns/$2"; }
+for ns in net ipc; do
+    h=$(ns_of "$hpid" $ns) d=$(ns_of "$(daemon_pid virtqemud)" $ns)
+    check_match "helper $ns namespace is its own ($h, daemon's $d)" "^$ns:\[[0-9]+\]\$" "$h"
+    [[ $h != "$d" ]] || fail "helper shares the daemon's $ns namespace $d"
+    check "helper $ns namespace has no other process" "$hpid" \
+        "$(for p in /proc/[0-9]*; do [[ $(readlink "$p/ns/$ns" 2>/dev/null) == "$h" ]] && echo "${p#/proc/}"; done | paste -sd' ')"
+done
+for ns in mnt pid uts user cgroup; do
+    check "helper $ns namespace is the daemon's" "$(ns_of "$(daemon_pid virtqemud)" $ns)" "$(ns_of "$hpid" $ns)"
+done
+check "helper has no network interface but lo" "lo" \
+    "$(nsenter -t "$hpid" -n ip -o link show | awk -F': ' '{ print $2 }' | paste -sd' ')"
+limit() { awk -v n="$2" 'index($0, n) == 1 { print $(NF - 2), $(NF - 1) }' "/proc/$1/limits"; }
+check "helper Max open files (soft hard)" "65 65" "$(limit "$hpid" "Max open files")"
+check "helper Max core file size (soft hard)" "0 0" "$(limit "$hpid" "Max core file size")"
 args=$(tr '\0' ' ' < "/proc/$hpid/cmdline")
 check_match "helper command line" "^$HELPER -n -f [0-9]+ -p $dir \$" "$args"
 hfd=$(sed -n 's/.* -f \([0-9]*\) .*/\1/p' <<<"$args")

@@ -14,6 +14,7 @@ HARNESS_PKGS=(
     qemu-utils
     busybox-static cpio                     # guest initramfs
     attr                                    # getfattr/setfattr in host-side checks
+    iproute2                                # ip: the helper's network namespace
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"

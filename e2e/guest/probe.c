@@ -13,6 +13,8 @@
  *   probe contrast DIR           write, chown, mknod, symlink: just report
  *   probe io DIR [MAX [SECS]]    write+fsync files until an error, MAX files
  *                                (default 100000) or SECS seconds (default 60)
+ *   probe stream DIR [MAX [SECS]]  the same with a new file of its own
+ *                                content each time, reported with its SHA-256
  *   probe rootgid DIR            reproducer of a virtfs-proxy-helper bug: a
  *                                create by uid 0 with a gid other than 0 makes
  *                                later chown/mknod fail (run it last, alone)
@@ -26,7 +28,7 @@
  * <reason> is an errno name (EPERM, EROFS, ...), MISMATCH (the call worked
  * but the value read back is wrong) or SUCCEEDED (a call that had to fail
  * did not).  Lines starting with PROBE-NOTE are free-form explanations,
- * PROBE-IO lines are progress of the io scenario.  Every scenario ends with
+ * PROBE-IO and PROBE-STREAM lines are progress of the io and stream scenarios.  Every scenario ends with
  *   PROBE-SUMMARY <n-ok> ok <n-fail> fail
  * Exit status: 0 when nothing failed, 1 when something did, 2 on bad usage.
  */
@@ -969,6 +971,52 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Create PATH with LEN bytes of DATA, fsync and close it.  Returns 0, or
+ * the errno of the first call that failed, named in *OP. */
+static int write_synced(const char *path, const void *data, size_t len,
+                        const char **op)
+{
+    int fd, err;
+
+    *op = NULL;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *op = "open";
+        return errno;
+    }
+    if (write_all(fd, data, len) < 0)
+        *op = "write";
+    else if (fsync(fd) < 0)
+        *op = "fsync";
+    if (*op) {
+        err = errno;
+        close(fd);
+        return err;
+    }
+    if (close(fd) < 0) {
+        *op = "close";
+        return errno;
+    }
+    return 0;
+}
+
+/* The end of the io and stream scenarios (SCENARIO, progress lines
+ * starting with TAG): how they stopped. */
+static int streaming_done(const char *scenario, const char *tag,
+                          const char *dir, long synced, const char *op,
+                          long max_files)
+{
+    char detail[32];
+
+    printf("%s done synced=%ld stopped=%s\n", tag, synced,
+           op ? "error" : synced >= max_files ? "max-files" : "time");
+    if (!op) {
+        snprintf(detail, sizeof(detail), "synced=%ld", synced);
+        report_ok(scenario, dir, detail);
+    }
+    return summary();
+}
+
 static int scenario_io(long max_files, long seconds)
 {
     static uint8_t data[CHUNK];
@@ -979,7 +1027,7 @@ static int scenario_io(long max_files, long seconds)
     const char *path, *op = NULL;
     double deadline = now() + (double)seconds;
     long synced = 0;
-    int fd, err = 0;
+    int err;
 
     gen_fill(&g, data, sizeof(data));
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -990,23 +1038,7 @@ static int scenario_io(long max_files, long seconds)
     while (synced < max_files && now() < deadline) {
         snprintf(name, sizeof(name), "io/f%02ld", synced % IO_SLOTS);
         path = at(name);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            op = "open";
-        } else if (write_all(fd, data, sizeof(data)) < 0) {
-            op = "write";
-        } else if (fsync(fd) < 0) {
-            op = "fsync";
-        }
-        if (op) {
-            err = errno;
-            if (fd >= 0)
-                close(fd);
-        } else if (close(fd) < 0) {
-            op = "close";
-            err = errno;
-        }
-        if (op) {
+        if ((err = write_synced(path, data, sizeof(data), &op))) {
             report_fail(op, path, errname(err));
             break;
         }
@@ -1014,13 +1046,50 @@ static int scenario_io(long max_files, long seconds)
         if (synced % 25 == 0)
             printf("PROBE-IO synced %ld\n", synced);
     }
-    printf("PROBE-IO done synced=%ld stopped=%s\n", synced,
-           op ? "error" : synced >= max_files ? "max-files" : "time");
-    if (!op) {
-        snprintf(name, sizeof(name), "synced=%ld", synced);
-        report_ok("io", dir, name);
+    return streaming_done("io", "PROBE-IO", dir, synced, op, max_files);
+}
+
+/* stream: a new file for each write, DIR/stream/sNNNNN, with its own
+ * content (the generator seeded with the file's number) and size (4 KiB
+ * to 64 KiB).  Each file that is written, fsynced and closed is reported
+ * with its SHA-256, so that the host can check every file the guest
+ * synced before a fault. */
+static int scenario_stream(long max_files, long seconds)
+{
+    static uint8_t data[CHUNK];
+    char dir_buf[PATH_MAX];
+    const char *dir = keep(dir_buf, "stream");
+    char name[32], hex[65];
+    const char *path, *op = NULL;
+    double deadline = now() + (double)seconds;
+    long synced = 0;
+    size_t len;
+    int err;
+
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        report_fail("mkdir", dir, errname(errno));
+        return summary();
     }
-    return summary();
+    printf("PROBE-STREAM start max=%ld seconds=%ld\n", max_files, seconds);
+    while (synced < max_files && now() < deadline) {
+        struct gen g = { GEN_SEED ^ (uint64_t)synced };
+        struct sha256 sum;
+
+        len = 4096 + (size_t)(synced * 7919 % (CHUNK - 4096)) / 8 * 8;
+        gen_fill(&g, data, len);
+        snprintf(name, sizeof(name), "stream/s%05ld", synced);
+        path = at(name);
+        if ((err = write_synced(path, data, len, &op))) {
+            report_fail(op, path, errname(err));
+            break;
+        }
+        sha256_init(&sum);
+        sha256_update(&sum, data, len);
+        sha256_hex(&sum, hex);
+        printf("PROBE-STREAM synced s%05ld %zu %s\n", synced, len, hex);
+        synced++;
+    }
+    return streaming_done("stream", "PROBE-STREAM", dir, synced, op, max_files);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1085,7 +1154,7 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: probe semantics|readonly|contrast|rootgid DIR\n"
-            "       probe io DIR [MAX-FILES [SECONDS]]\n"
+            "       probe io|stream DIR [MAX-FILES [SECONDS]]\n"
             "       probe gen-data|gen-checksum [BYTES]\n"
             "       probe selftest\n");
     return 2;
@@ -1126,13 +1195,15 @@ int main(int argc, char **argv)
     if (argc < 3)
         return usage();
     base_dir = argv[2];
-    if (strcmp(cmd, "io") == 0) {
+    if (strcmp(cmd, "io") == 0 || strcmp(cmd, "stream") == 0) {
         long max_files = argc > 3 ? (long)number(argv[3]) : 100000;
         long seconds = argc > 4 ? (long)number(argv[4]) : 60;
 
         if (argc > 5 || max_files <= 0 || seconds <= 0)
             return usage();
-        return scenario_io(max_files, seconds);
+        if (strcmp(cmd, "io") == 0)
+            return scenario_io(max_files, seconds);
+        return scenario_stream(max_files, seconds);
     }
     if (argc != 3)
         return usage();

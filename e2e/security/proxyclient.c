@@ -23,6 +23,9 @@
  *
  * Modes:
  *   --fd N                      use an already connected socket
+ *   --steal PID:FD              take a copy of fd FD of process PID (QEMU's
+ *                               end of a socket libvirt set up) with
+ *                               pidfd_getfd(2); needs root, before --user
  *   --spawn HELPER --export DIR create a socketpair and start
  *                               "HELPER -n -f FD -p DIR" (as root)
  *
@@ -950,10 +953,36 @@ static void local_execat(int dirfd, const struct bstr *name)
     print_escaped(stdout, out, got, 200);
 }
 
+/* --steal PID:FD: a copy of another process's fd, e.g. QEMU's end of the
+ * socket to a helper libvirt started.  The copy shares the open file
+ * description (and its O_NONBLOCK flag) with the original. */
+static int steal_fd(const char *spec)
+{
+    char *colon = strchr(spec, ':');
+    long pid, fd;
+    int pidfd, got;
+
+    if (!colon)
+        die("--steal wants PID:FD, not '%s'", spec);
+    *colon = '\0';
+    pid = parse_num(spec, "pid");
+    fd = parse_num(colon + 1, "fd");
+    pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+    if (pidfd < 0)
+        die("pidfd_open(%ld): %s", pid, strerror(errno));
+    got = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+    if (got < 0)
+        die("pidfd_getfd(%ld, %ld): %s", pid, fd, strerror(errno));
+    close(pidfd);
+    printf("STOLE pid=%ld fd=%ld as fd %d\n", pid, fd, got);
+    return got;
+}
+
 static void usage(void)
 {
     fputs(
-"usage: proxyclient (--fd N | --spawn HELPER --export DIR) [options] -- CMD...\n"
+"usage: proxyclient (--fd N | --steal PID:FD | --spawn HELPER --export DIR)\n"
+"                   [options] -- CMD...\n"
 "       proxyclient --whoami\n"
 "options: --helper-log FILE  --user UID:GID  --no-new-privs  --timeout SEC\n"
 "         --watch DIR (report IN_OPEN events of DIR's entries)\n"
@@ -1311,6 +1340,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "fd", required_argument, NULL, 'f' },
+        { "steal", required_argument, NULL, 'S' },
         { "spawn", required_argument, NULL, 's' },
         { "export", required_argument, NULL, 'e' },
         { "helper-log", required_argument, NULL, 'l' },
@@ -1322,14 +1352,15 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *helper = NULL, *export = NULL, *log = NULL, *user = NULL;
-    const char *watch = NULL;
+    const char *watch = NULL, *steal = NULL;
     bool nnp = false;
-    int c, i;
+    int c, i, sock_flags = -1;
     pid_t child;
 
     while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (c) {
         case 'f': sock = (int)parse_num(optarg, "fd"); break;
+        case 'S': steal = optarg; break;
         case 's': helper = optarg; break;
         case 'e': export = optarg; break;
         case 'l': log = optarg; break;
@@ -1346,7 +1377,7 @@ int main(int argc, char **argv)
         default: usage();
         }
     }
-    if ((sock < 0) == !helper || (helper && !export))
+    if ((sock >= 0) + !!steal + !!helper != 1 || (helper && !export))
         usage();
 
     /* Validate the whole command list before doing anything. */
@@ -1379,6 +1410,10 @@ int main(int argc, char **argv)
             return supervise(child);
         }
     }
+    if (steal) {
+        sock = steal_fd(steal);
+        sock_flags = fcntl(sock, F_GETFL);
+    }
     /* From here on we are the compromised QEMU. */
     drop_privileges(user, nnp);
     printf("CLIENT uid=%u gid=%u nnp=%d\n", (unsigned)getuid(),
@@ -1388,6 +1423,9 @@ int main(int argc, char **argv)
 
     for (i = optind; i < argc; i += 1 + cmd_argc(argv[i]))
         run_cmd(argv[i], argv + i + 1);
+    /* a stolen socket is still QEMU's: leave its flags as they were */
+    if (sock_flags >= 0)
+        fcntl(sock, F_SETFL, sock_flags);
     close(sock);
     return 0;
 }
