@@ -3,7 +3,8 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
-        test-workflow test-apparmor test-security guest e2e demo clean
+        test-workflow test-apparmor test-security guest e2e demo clean \
+        virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -19,7 +20,12 @@ help:
 	@echo "make series-check  fail if the work tree holds unexported work"
 	@echo "make guest         build the test guest (kernel, initramfs, probe)"
 	@echo "make e2e           end-to-end tests: real guests through virsh (root)"
-	@echo "make test-security a compromised QEMU drives the helper directly (root)"
+	@echo "make virt-manager-tree    virt-manager series -> work tree in work/virt-manager"
+	@echo "make virt-manager-series  work/virt-manager -> patches/virt-manager (export)"
+	@echo "make test-virtinst virt-install/virtinst with the virt-manager series (pytest)"
+	@echo "make screenshot    virt-manager's Filesystem page with proxy, under Xvfb"
+	@echo "make test-security a compromised QEMU against the helper, faults, 100 start/destroy"
+	@echo "                   cycles, bad configurations (root)"
 
 deps:
 	@$(S)/deps.sh
@@ -43,16 +49,28 @@ test-workflow: tree
 	@tests/workflow/run.sh
 test-apparmor: install
 	@tests/apparmor/check-profiles.sh
-test-security:
-	@e2e/security/containment.sh
+test-security: install guest
+	@e2e/security/run.sh
 guest:
 	@e2e/guest/build-guest.sh
 e2e: install guest
 	@e2e/run.sh
+virt-manager-tree:
+	@$(S)/virt-manager-tree.sh
+virt-manager-series:
+	@$(S)/virt-manager-export.sh
+virt-manager-series-check:
+	@$(S)/virt-manager-export.sh --check
+test-virtinst: virt-manager-tree install
+	@tests/virtinst/run.sh
+screenshot: virt-manager-tree install
+	@$(S)/virt-manager-screenshot.sh
 
 check: deps
-	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor test-security e2e bisect
+	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor test-virtinst screenshot \
+		test-security e2e bisect
 	@echo "==> make check: all stages passed"
+	@cat work/security-summary
 
 demo: deps install guest
 	@e2e/demo.sh

@@ -6,20 +6,24 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
-E2E=$WORK/e2e                       # state of a run: exports, logs, pids
-GUEST=$WORK/guest                   # kernel, initramfs (e2e/guest/build-guest.sh)
-QEMU_USER=proxyfs-qemu              # the unprivileged user QEMU runs as
-LIBDIR=$PREFIX/lib/x86_64-linux-gnu
-URI="qemu:///system?socket=$PREFIX/var/run/libvirt/virtqemud-sock"
+# E2E_* variables point these at another libvirt (tests/deb: the system's);
+# unset, they are the private daemon's in $PREFIX.
+E2E=${E2E_DIR:-$WORK/e2e}           # state of a run: exports, logs, pids
+GUEST=${E2E_GUEST:-$WORK/guest}     # kernel, initramfs (e2e/guest/build-guest.sh)
+QEMU_USER=${E2E_QEMU_USER:-proxyfs-qemu} # the unprivileged user QEMU runs as
+LIBDIR=${E2E_LIBDIR-$PREFIX/lib/x86_64-linux-gnu}
+URI=${E2E_URI:-"qemu:///system?socket=$PREFIX/var/run/libvirt/virtqemud-sock"}
 HELPER=/usr/lib/qemu/virtfs-proxy-helper
-STATEDIR=$PREFIX/var/run/libvirt/qemu
+STATEDIR=${E2E_STATEDIR:-$PREFIX/var/run/libvirt/qemu}
+VIRSH=${E2E_VIRSH:-$PREFIX/bin/virsh}
+SBINDIR=${E2E_SBINDIR:-$PREFIX/sbin}  # the daemons
 
-virsh() { LD_LIBRARY_PATH=$LIBDIR "$PREFIX/bin/virsh" -q -c "$URI" "$@"; }
+virsh() { LD_LIBRARY_PATH=$LIBDIR "$VIRSH" -q -c "$URI" "$@"; }
 # virsh_t SECONDS ARGS...: virsh, killed if it does not answer in time
 virsh_t() {
     local t=$1
     shift
-    LD_LIBRARY_PATH=$LIBDIR timeout "$t" "$PREFIX/bin/virsh" -q -c "$URI" "$@"
+    LD_LIBRARY_PATH=$LIBDIR timeout "$t" "$VIRSH" -q -c "$URI" "$@"
 }
 
 # ---------------------------------------------------------------- assertions
@@ -106,7 +110,7 @@ daemon_pid() { # daemon_pid NAME: the pid of our daemon NAME, if it runs
     # A daemon that runs while make install replaced its binary shows
     # ".../sbin/NAME (deleted)": it is still ours.
     case $(readlink "/proc/$pid/exe") in
-        "$PREFIX/sbin/$1"|"$PREFIX/sbin/$1 (deleted)") ;;
+        "$SBINDIR/$1"|"$SBINDIR/$1 (deleted)") ;;
         *) return 1 ;;
     esac
     echo "$pid"
@@ -117,7 +121,7 @@ start_one_daemon() { # start_one_daemon NAME SOCKET
     local name=$1 sock=$2 i
     daemon_pid "$name" >/dev/null && return 0
     STARTED_DAEMONS+=("$name")
-    LD_LIBRARY_PATH=$LIBDIR "$PREFIX/sbin/$name" --daemon --pid-file "$E2E/$name.pid"
+    LD_LIBRARY_PATH=$LIBDIR "$SBINDIR/$name" --daemon --pid-file "$E2E/$name.pid"
     for ((i = 0; i < 100; i++)); do
         [[ -S $sock ]] && daemon_pid "$name" >/dev/null && return 0
         sleep 0.1
@@ -221,6 +225,26 @@ proxy_fs() {
 }"
 }
 
+# expect_error DESCRIPTION EXPECTED-STDERR VIRSH-ARGS...: virsh fails and
+# prints exactly EXPECTED-STDERR
+expect_error() {
+    local desc=$1 want=$2 got rc=0
+    shift 2
+    got=$(virsh "$@" 2>&1 >/dev/null) || rc=$?
+    if ((rc == 0)); then
+        fail "$desc: virsh $1 succeeded"
+    elif [[ $want == '^'* ]]; then    # a regular expression
+        check_match "$desc (${got//$'\n'/ | })" "$want" "$got"
+    else
+        check "$desc" "$want" "$got"
+    fi
+}
+
+# fs_xml ATTRS DRIVER-ATTRS INNER [TAG]: a proxy filesystem element
+fs_xml() {
+    printf "    <filesystem type='mount'%s>\n      <driver type='proxy'%s/>\n%s\n      <target dir='%s'/>\n    </filesystem>" "$1" "$2" "$3" "${4:-t}"
+}
+
 # wait_shutoff NAME SECONDS: wait until the domain is no longer running
 wait_shutoff() {
     local i
@@ -241,7 +265,7 @@ helper_pids() { # helper_pids NAME
 }
 
 # ---------------------------------------------------------------- debugging
-DOMLOGDIR=$PREFIX/var/log/libvirt/qemu
+DOMLOGDIR=${E2E_DOMLOGDIR:-$PREFIX/var/log/libvirt/qemu}
 
 DAEMON_LOG_OFFSET=0                 # where this test's part of virtqemud.log begins
 
@@ -367,6 +391,17 @@ pidfiles_of() {
         [[ -e $f ]] && echo "$f"
     done
     return 0
+}
+
+# join_cgroups_of PID: move this (sub)shell into every cgroup of PID (QEMU's
+# device filter then applies to what it runs)
+join_cgroups_of() {
+    local ctl path
+    while IFS=: read -r _ ctl path; do
+        [[ $ctl == name=* ]] && continue
+        ctl=${ctl%%,*}
+        echo "$BASHPID" > "/sys/fs/cgroup/${ctl:-unified}$path/cgroup.procs" 2>/dev/null || true
+    done < "/proc/$1/cgroup"
 }
 
 # proc_field PID FIELD: a field of /proc/PID/status (e.g. Uid: the real uid)

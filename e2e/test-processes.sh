@@ -137,14 +137,7 @@ check "QEMU Seccomp mode (filter)" 2 "$(proc_field "$qpid" Seccomp)"
 node=$dir/devnode-loop0
 mknod -m 0666 "$node" b 7 0
 open_node() { # open_node CGROUP-JOIN(yes|no): open $node as QEMU's user
-    ( if [[ $1 == yes ]]; then
-          local ctl path
-          while IFS=: read -r _ ctl path; do
-              [[ $ctl == name=* ]] && continue
-              ctl=${ctl%%,*}
-              echo "$BASHPID" > "/sys/fs/cgroup/${ctl:-unified}$path/cgroup.procs" 2>/dev/null || true
-          done < "/proc/$qpid/cgroup"
-      fi
+    ( [[ $1 == no ]] || join_cgroups_of "$qpid"
       exec setpriv --reuid="$quid" --regid="$qgid" --clear-groups \
           dd if="$node" of=/dev/null bs=512 count=1 status=none ) 2>&1 && echo opened
 }

@@ -15,6 +15,12 @@ HARNESS_PKGS=(
     busybox-static cpio                     # guest initramfs
     attr                                    # getfattr/setfattr in host-side checks
     iproute2                                # ip: the helper's network namespace
+    python3-pytest python3-libvirt python3-gi python3-libxml2   # tests/virtinst
+    gir1.2-libosinfo-1.0 python3-requests
+    xvfb xauth dbus-daemon libglib2.0-bin python3-gi-cairo      # virt-manager screenshot
+    gir1.2-gtk-3.0 gir1.2-gtksource-4 gir1.2-vte-2.91
+    gir1.2-libvirt-glib-1.0 gir1.2-gtk-vnc-2.0
+    adwaita-icon-theme librsvg2-common fonts-dejavu-core
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"

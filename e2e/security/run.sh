@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# run.sh - the security and fault suite (make test-security):
+#   1. containment.sh: a compromised QEMU against helpers started here;
+#   2. through the private libvirt (e2e/run.sh): test-hostile (the same
+#      against helpers libvirt started, QEMU's socket taken from a paused
+#      domain), test-faults, test-cycles and test-configs.
+# Ends with three lines that give the state at a glance:
+#   containment: N attempts, M contained
+#   lifecycle: N cycles, L leaks
+#   configurations: N bad configurations, M refused
+# (also kept in work/security-summary); the exit status is non-zero if
+# anything failed.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../../scripts/lib.sh"
+RESULTS=$WORK/e2e/results
+SUMMARY=$WORK/security-summary
+
+if ((EUID != 0)); then
+    echo "security: skipped: needs root (the helper runs as root)"
+    exit 0
+fi
+
+rm -f "$SUMMARY" "$RESULTS"/{hostile,faults,cycles,configs}.out
+mkdir -p "$WORK"
+rc=0
+say "security: containment.sh (helpers started here)"
+"$HERE/containment.sh" | tee "$WORK/containment.out" || rc=1
+say "security: through libvirt: hostile QEMU, faults, start/destroy cycles, bad configurations"
+"$TOP/e2e/run.sh" hostile faults cycles configs || rc=1
+
+# line FILE REGEX: the last line of FILE matching REGEX, or a marker
+line() { grep -E "$2" "$1" 2>/dev/null | tail -n 1 || echo "(no such line in ${1##*/})"; }
+read -r a1 c1 < <(line "$WORK/containment.out" '^containment: ' |
+                  sed -E 's/^containment: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
+read -r a2 c2 < <(line "$RESULTS/hostile.out" '^containment-libvirt: ' |
+                  sed -E 's/^containment-libvirt: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
+if [[ "$a1$c1$a2$c2" =~ ^[0-9]+$ ]]; then
+    contained="containment: $((a1 + a2)) attempts, $((c1 + c2)) contained"
+else
+    contained="containment: incomplete (containment.sh: $a1/$c1, test-hostile: $a2/$c2)"
+    rc=1
+fi
+{
+    echo "$contained"
+    line "$RESULTS/cycles.out" '^lifecycle: [0-9]+ cycles, [0-9]+ leaks$'
+    line "$RESULTS/configs.out" '^configurations: [0-9]+ bad configurations, [0-9]+ refused$'
+} > "$SUMMARY"
+grep -q '^(no such' "$SUMMARY" && rc=1
+echo
+cat "$SUMMARY"
+exit "$rc"

@@ -1,0 +1,206 @@
+#!/bin/bash
+# test-hostile.sh - a compromised QEMU against the helper libvirt started.
+#
+# Each attempt starts a domain with one proxy share through virsh, paused,
+# takes a copy of QEMU's end of the socket with pidfd_getfd(2)
+# (proxyclient --steal) and, as QEMU's user with no-new-privs like QEMU
+# under libvirt, sends the helper what a hostile QEMU would.  After each
+# attempt a canary tree next to the exports must be unchanged, no escape
+# marker may exist outside the exports, every fd the client got must be an
+# inode of its export, and the domain's destroy must leave no helper and no
+# pidfile.  e2e/security/containment.sh runs the same kinds of attempts, and
+# more, against helpers it starts itself.
+# Prints "containment-libvirt: N attempts, M contained" before its summary.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+NAME=test-hostile
+e2e_setup "$NAME"
+
+PC=$E2E/bin/proxyclient
+mkdir -p "$E2E/bin"
+gcc -static -O2 -Wall -Wextra -Werror -o "$PC" "$TOP/e2e/security/proxyclient.c"
+quid=$(id -u "$QEMU_USER") qgid=$(id -g "$QEMU_USER")
+
+# The canary: next to the exports, so that "../hostile-canary" from an
+# export names it on the host.
+CANARY=$E2E/hostile-canary
+rm -rf "$CANARY" "$E2E"/hostile-export-*
+mkdir -p "$CANARY/dir"
+printf 'secret\n' > "$CANARY/secret"
+printf 'public\n' > "$CANARY/public"
+printf 'inner\n' > "$CANARY/dir/inner"
+chmod 0600 "$CANARY/secret"
+chmod 0644 "$CANARY/public"
+chmod 0750 "$CANARY/dir"
+chown 1234:5678 "$CANARY/public"
+ln -s secret "$CANARY/link"
+setfattr -n user.canary -v intact "$CANARY/public"
+touch -h -d '2001-02-03 04:05:06' "$CANARY"/* "$CANARY/dir/inner"
+canary_state() {
+    tree_listing "$CANARY"
+    getfattr -h -R -d -m - "$CANARY" 2>/dev/null | sort
+    stat -c '%n %h %i' "$CANARY"/*
+}
+BASELINE=$(canary_state)
+declare -A PROTECTED=()
+while read -r di; do PROTECTED[$di]=1; done < <(
+    find "$CANARY" -printf '%D:%i\n'; stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$E2E")
+
+N_ATT=0 N_CONT=0
+ID='' E='' DOM='' QPID='' QFD='' HPID='' OUT='' RUN=0 ERRS=()
+
+# attempt ID: a fresh export E served by a paused domain's helper
+attempt() {
+    ID=$1 RUN=0 ERRS=()
+    E=$E2E/hostile-export-$ID DOM=e2e-hostile-$ID
+    rm -rf "$E"
+    mkdir -p "$E/sub"
+    printf 'inside-export\n' > "$E/file"
+    chmod 0755 "$E" "$E/sub"
+    define_domain "$DOM" "proxyfs.mounts=share:/mnt/share proxyfs.run=io:/mnt/share:5:20 proxyfs.timeout=60" \
+        "$(proxy_fs "$E" share)"
+    FDS=$(daemon_fds)
+    virsh start --paused "$DOM" >/dev/null
+    QPID=$(qemu_pid "$DOM") HPID=$(helpers_of "$E")
+    QFD=$(tr '\0' '\n' < "/proc/$QPID/cmdline" | sed -n 's/^proxy,id=fsdev-fs0,sock_fd=\([0-9]*\).*/\1/p')
+    [[ -n $QPID && -n $HPID && -n $QFD ]] || ERRS+=("no QEMU/helper/sock_fd: '$QPID' '$HPID' '$QFD'")
+}
+
+# pc [--in-cgroup] -- COMMANDS...: one client run as QEMU would be
+pc() {
+    local cg=no
+    [[ $1 == --in-cgroup ]] && { cg=yes; shift; }
+    shift                                   # --
+    RUN=$((RUN + 1))
+    OUT=$E2E/hostile-$ID.$RUN.out
+    ( [[ $cg == no ]] || join_cgroups_of "$QPID"
+      exec timeout -k 5 60 "$PC" --steal "$QPID:$QFD" --user "$quid:$qgid" --no-new-privs \
+          --timeout 3 -- "$@" ) > "$OUT" 2>&1 || ERRS+=("client run $RUN exited $?")
+}
+result_of() {
+    local line
+    line=$(grep -m1 "^REQ $1 " "$OUT" || true)
+    [[ -n $line ]] && echo "${line#* -> }" || echo "<no line>"
+}
+want() { # want N REGEX: request N's result matches REGEX (anchored)
+    local r
+    r=$(result_of "$1")
+    [[ $r =~ ^($2)$ ]] || ERRS+=("run $RUN req $1: wanted /$2/, got '$r'")
+}
+host() { # host DESCRIPTION CMD...: a host-side assertion
+    local d=$1
+    shift
+    "$@" >/dev/null 2>&1 || ERRS+=("host: $d")
+}
+ino_re() { echo "dev=$(stat -c %d "$1") ino=$(stat -c %i "$1")"; }
+
+# finish: the checks after every attempt, then destroy; one verdict line
+finish() {
+    local now line f hits
+    declare -A inside=()
+    now=$(canary_state)
+    [[ $now == "$BASELINE" ]] || ERRS+=("canary changed: $(diff <(echo "$BASELINE") <(echo "$now") | grep '^[<>]' | head -4 | paste -sd' ')")
+    hits=$(find / /etc /tmp -maxdepth 1 -name 'pxc-escape*' 2>/dev/null
+           find "$E2E" -path "$E2E/hostile-export-*" -prune -o -name 'pxc-escape*' -print)
+    [[ -z $hits ]] || ERRS+=("escape marker outside the exports: $hits")
+    while read -r di; do inside[$di]=1; done < <(find "$E" -printf '%D:%i\n')
+    for f in "$E2E/hostile-$ID".*.out; do
+        while read -r line; do
+            [[ $line =~ \ dev=([0-9]+)\ ino=([0-9]+)\ .*type=([a-z?]+) ]] || continue
+            if [[ -n ${PROTECTED[${BASH_REMATCH[1]}:${BASH_REMATCH[2]}]:-} ]]; then
+                ERRS+=("fd on a protected inode: ${line:0:160}")
+            elif [[ -z ${inside[${BASH_REMATCH[1]}:${BASH_REMATCH[2]}]:-} ]]; then
+                ERRS+=("fd outside the export: ${line:0:160}")
+            fi
+        done < <(grep -E '^REQ .* fd#' "$f")
+    done
+    virsh destroy "$DOM" >/dev/null 2>&1 || ERRS+=("virsh destroy failed")
+    wait_gone "$HPID" 10 || ERRS+=("helper $HPID still runs after destroy")
+    [[ -z $(pidfiles_of "$DOM") ]] || ERRS+=("pidfile left: $(pidfiles_of "$DOM")")
+    N_ATT=$((N_ATT + 1))
+    if ((${#ERRS[@]} == 0)); then
+        N_CONT=$((N_CONT + 1))
+        pass "$ID contained: $(sed -n 's/^REQ [0-9]* \([a-z-]*\) .* -> \([A-Za-z0-9_]*\).*/\1=\2/p' "$E2E/hostile-$ID".*.out | paste -sd' ' | cut -c1-200)"
+    else
+        fail "$ID: ${ERRS[*]}"
+        for f in "$E2E/hostile-$ID".*.out; do sed 's/^/    | /' "$f" | cut -c1-200; done
+    fi
+}
+
+echo "-- H1: .. chains, absolute paths, an embedded NUL"
+attempt H1-traversal
+pc -- lstat ../hostile-canary/secret  open ../../../../etc/shadow rdonly  open /etc/passwd rdonly \
+      create ../../pxc-escape-dotdot 'wronly|creat' 0644 0 0  chmod ../hostile-canary/secret 0777 \
+      lstat ..  open 'file\0/../../hostile-canary/secret' rdonly  lstat "$CANARY/public"
+want 1 ENOENT; want 2 ENOENT; want 3 ENOENT; want 4 'ok fd#1 .*'; want 5 ENOENT
+want 6 "ok $(ino_re "$E") .*"; want 7 "ok fd#2 $(ino_re "$E/file") .*"; want 8 ENOENT
+host "../../ create landed at the export root" test -f "$E/pxc-escape-dotdot"
+finish
+
+echo "-- H2: symbolic links to /, .. and the canary"
+attempt H2-symlinks
+pc -- symlink / pxc-root 0 0  open pxc-root/etc/passwd rdonly  symlink ../.. pxc-up 0 0 \
+      chmod pxc-up/hostile-canary/secret 0777  chown pxc-up/hostile-canary/public 0 0 \
+      truncate pxc-up/hostile-canary/public 0  rename pxc-up/hostile-canary/public pxc-stolen \
+      symlink "$CANARY/secret" pxc-sl 0 0  open pxc-sl rdonly  open pxc-root directory
+want 1 ok; want 2 ENOENT; want 3 ok; for n in 4 5 6 7; do want $n ENOENT; done
+want 8 ok; want 9 ENOENT; want 10 "ok fd#1 $(ino_re "$E") .*"
+finish
+
+echo "-- H3: hard links to files outside"
+attempt H3-hardlinks
+pc -- link ../hostile-canary/secret pxc-hl  link /etc/shadow pxc-hl  link "$CANARY/secret" pxc-hl \
+      link file ../../pxc-escape-hl
+want 1 ENOENT; want 2 ENOENT; want 3 ENOENT; want 4 ok
+host "canary secret still has one link" test "$(stat -c %h "$CANARY/secret")" = 1
+finish
+
+echo "-- H4: device nodes through the helper (CVE-2023-2861)"
+attempt H4-devnode
+pc -- mknod pxc-null c0666 1:3 0 0  open pxc-null rdonly  open pxc-null wronly \
+      mknod pxc-null2 c0666 1:3 1000 1000  mknod pxc-disk b0600 "$(mountpoint -d /)" "$quid" "$qgid"
+want 1 ok; want 2 ENXIO; want 3 ENXIO; want 4 EPERM; want 5 EPERM
+finish
+
+echo "-- H5: a root-only device node opened by QEMU itself, in the domain's cgroups"
+attempt H5-devnode-cgroup
+pc --in-cgroup -- mknod pxc-hwrng c0600 10:183 0 0  chown pxc-hwrng "$quid" "$qgid" \
+      open / directory  local-openat 1 pxc-hwrng rdonly
+want 1 ok; want 2 ok; want 3 'ok fd#1 .*'; want 4 EPERM
+finish
+
+echo "-- H6: a set-uid root program made in the export, executed by QEMU"
+attempt H6-setuid
+pc -- create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1 \
+      chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid
+want 1 'ok fd#1 .*'; want 2 'ok wrote=[0-9]+'; want 3 ok; want 4 ok; want 5 'ok fd#2 .*'
+want 6 "ok out=\"WHOAMI uid=$quid euid=$quid .*"
+host "the set-uid root file stays in the export" test "$(stat -c '%a %u' "$E/pxc-suid")" = "4755 0"
+finish
+
+echo "-- H7: an oversized request: the helper exits, the guest gets EIO, libvirt cleans up"
+attempt H7-oversized
+pc -- raw 8 65537 fill:65537  lstat file
+want 1 'EOF|EPIPE|ECONNRESET'; want 2 'EPIPE|EOF|ECONNRESET'
+wait_gone "$HPID" 5 || ERRS+=("the helper survived an oversized request")
+virsh resume "$DOM" >/dev/null
+wait_console "$DOM" '^PROBE-EXIT ' 60 || ERRS+=("the guest did not finish")
+line=$(console "$DOM" | grep -E '^PROBE-MOUNT share|^PROBE [a-z]+ /mnt/share.* FAIL' | head -n 1)
+[[ $line =~ (FAIL|failed).*EIO|mount.*(EIO|Input/output) ]] || ERRS+=("guest: no EIO from the share: '$line'")
+echo "    guest: $line"
+list=$(virsh_t 10 list 2>&1) || true
+[[ $list =~ $DOM ]] || ERRS+=("virsh list does not answer with the domain: $list")
+finish
+wait_fds() { local i; for ((i = 0; i < 50; i++)); do [[ $(daemon_fds) == "$1" ]] && return 0; sleep 0.1; done; }
+wait_fds "$FDS"
+check "H7: daemon fd count back after destroy" "$FDS" "$(daemon_fds)"
+
+echo "-- H8: an unknown request type"
+attempt H8-unknown-type
+pc -- raw 99 0 -  lstat file
+want 1 EOF; want 2 'EPIPE|EOF|ECONNRESET'
+wait_gone "$HPID" 5 || ERRS+=("the helper survived an unknown request")
+finish
+
+echo "containment-libvirt: $N_ATT attempts, $N_CONT contained"
+summary "$NAME"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Build the virt-manager work tree: the Python sources of Debian's virtinst
+# and virt-manager 1:4.1.0-2 binary packages (sha256-pinned in
+# upstream/virt-manager.sha256) as one tagged pristine commit, then one
+# commit per patch of patches/virt-manager (git am). Same series, same
+# commit ids. An existing tree is reused when it matches the series,
+# re-applied when the series changed, and never reset while it holds work
+# the series lacks.
+set -euo pipefail
+. "$(dirname "$0")/virt-manager-lib.sh"
+
+synced=$TREE/.git/proxyfs-synced-head
+
+fetch_debs() {
+    local pkg deb expected actual
+    mkdir -p "$VM_DL"
+    for pkg in "${VM_PACKAGES[@]}"; do
+        deb=$(vm_deb_name "$pkg")
+        if [[ ! -f $VM_DL/$deb ]]; then
+            say "downloading $pkg $VM_VERSION"
+            (cd "$VM_DL" && apt-get download -q "$pkg=$VM_VERSION") ||
+                die "apt-get download $pkg=$VM_VERSION failed (apt-get update?)"
+        fi
+        expected=$(awk -v f="$deb" '$2 == f { print $1 }' "$VM_PIN")
+        [[ $expected =~ ^[0-9a-f]{64}$ ]] || die "$VM_PIN pins no sha256 for $deb"
+        actual=$(sha256sum "$VM_DL/$deb" | awk '{print $1}')
+        if [[ $actual != "$expected" ]]; then
+            {
+                echo "${0##*/}: error: $VM_DL/$deb is not the pinned $pkg $VM_VERSION"
+                echo "  expected sha256: $expected"
+                echo "  actual sha256:   $actual"
+                echo "Refusing to continue. Delete the file to download it again."
+            } >&2
+            exit 1
+        fi
+        say "verified $deb (sha256 $actual)"
+    done
+}
+
+apply_series() {
+    local p n=0
+    while read -r p; do
+        [[ -f $SERIES/$p ]] || die "series lists $p, which is not in $SERIES"
+        n=$((n + 1))
+        if ! tgit am -q --committer-date-is-author-date --keep-cr "$SERIES/$p"; then
+            tgit am --abort || true
+            die "patch $p does not apply"
+        fi
+    done < <(series_list)
+    say "applied $n patch(es) on $BASE_TAG"
+    tgit rev-parse HEAD > "$synced"
+}
+
+fetch_debs
+[[ ${1:-} == --fetch-only ]] && exit 0
+
+if [[ ! -d $TREE/.git ]]; then
+    say "unpacking the packages into ${VM_DEBS#"$TOP"/}"
+    rm -rf "$VM_DEBS"
+    mkdir -p "$VM_DEBS"
+    for pkg in "${VM_PACKAGES[@]}"; do
+        dpkg-deb -x "$VM_DL/$(vm_deb_name "$pkg")" "$VM_DEBS"
+    done
+    # Upstream's source layout: the modules, ui/ and icons/ at the top and
+    # the settings schema in data/. The packages' /usr/bin entry scripts are
+    # left out: they put /usr/share/virt-manager first on sys.path, so they
+    # would run the system's copy. Run the tree's with PYTHONPATH=$TREE.
+    say "committing the pristine tree in ${TREE#"$TOP"/}"
+    rm -rf "$TREE"
+    mkdir -p "$TREE/data"
+    cp -a "$VM_DEBS/usr/share/virt-manager/." "$TREE/"
+    cp "$VM_DEBS/usr/share/glib-2.0/schemas/org.virt-manager.virt-manager.gschema.xml" "$TREE/data/"
+    tgit init -q -b master
+    printf '%s\n' '__pycache__/' '*.pyc' '/data/gschemas.compiled' >> "$TREE/.git/info/exclude"
+    tgit add -A
+    GIT_AUTHOR_DATE=$PRISTINE_DATE GIT_COMMITTER_DATE=$PRISTINE_DATE \
+        tgit commit -q -m "virt-manager $VM_VERSION: Python sources of Debian's virtinst and virt-manager packages"
+    tgit tag "$BASE_TAG"
+    apply_series
+    exit 0
+fi
+
+if [[ -f $synced ]] && [[ $(tgit rev-parse HEAD) == "$(cat "$synced")" ]] &&
+   [[ -z $(tgit status --porcelain) ]]; then
+    if vm_series_check >/dev/null 2>&1; then
+        say "work tree ${TREE#"$TOP"/} already matches the series"
+        exit 0
+    fi
+    say "the series changed: re-applying it on $BASE_TAG"
+    tgit reset -q --hard "$BASE_TAG"
+    apply_series
+    exit 0
+fi
+
+{
+    echo "${0##*/}: error: $TREE holds work that the series does not have:"
+    tgit status --short | head -n 20
+    tgit log --oneline "$(cat "$synced" 2>/dev/null || echo "$BASE_TAG")..HEAD" 2>/dev/null | head -n 20
+    echo "Export it with scripts/virt-manager-export.sh, or remove $TREE to start over."
+} >&2
+exit 1
