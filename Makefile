@@ -4,7 +4,8 @@ S := scripts
 
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
         test-workflow test-apparmor test-security guest e2e demo clean \
-        virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot
+        virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
+        bench test-bench
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -24,6 +25,9 @@ help:
 	@echo "make virt-manager-series  work/virt-manager -> patches/virt-manager (export)"
 	@echo "make test-virtinst virt-install/virtinst with the virt-manager series (pytest)"
 	@echo "make screenshot    virt-manager's Filesystem page with proxy, under Xvfb"
+	@echo "make bench         proxy vs local vs mapped (vs virtiofs) shares, start-up cost,"
+	@echo "                   placement; table, data and docs/bench-proxy-vs-local.png (root)"
+	@echo "make test-bench    the benchmark's smoke run: checks that numbers are produced"
 	@echo "make test-security a compromised QEMU against the helper, faults, 100 start/destroy"
 	@echo "                   cycles, bad configurations (root)"
 
@@ -65,10 +69,14 @@ test-virtinst: virt-manager-tree install
 	@tests/virtinst/run.sh
 screenshot: virt-manager-tree install
 	@$(S)/virt-manager-screenshot.sh
+bench: install guest
+	@$(S)/bench.sh
+test-bench: install guest
+	@$(S)/bench.sh --smoke
 
 check: deps
 	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor test-virtinst screenshot \
-		test-security e2e bisect
+		test-security e2e test-bench bisect
 	@echo "==> make check: all stages passed"
 	@cat work/security-summary
 

@@ -21,6 +21,7 @@ HARNESS_PKGS=(
     gir1.2-gtk-3.0 gir1.2-gtksource-4 gir1.2-vte-2.91
     gir1.2-libvirt-glib-1.0 gir1.2-gtk-vnc-2.0
     adwaita-icon-theme librsvg2-common fonts-dejavu-core
+    python3-matplotlib                      # make bench: the plot
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"

@@ -1,0 +1,38 @@
+#!/bin/bash
+# check-smoke.sh RUNDIR - did a smoke run (scripts/bench.sh --smoke) produce
+# numbers for everything?  Never judges the numbers themselves.  Ends with
+# "bench-smoke: N passed, M failed"; exit status 1 if anything is missing.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+RUN=$1
+read -r -a CONFIGS <<<"${BENCH_CONFIGS:-${CONFIGS_ALL[*]}}"
+WORKLOADS=(create stat chmod chown rename walk unlink seqwrite seqread randread)
+quid=$(id -u "$QEMU_USER")
+
+# positive X: X is a number above 0
+positive() { awk -v x="$1" 'BEGIN { exit !(x + 0 > 0) }'; }
+
+for c in "${CONFIGS[@]}"; do
+    got=0
+    for w in "${WORKLOADS[@]}"; do
+        r=$(awk -F'\t' -v c="$c" -v w="$w" '$2 == c && $4 == w { print $7; exit }' "$RUN/fs.tsv" 2>/dev/null)
+        [[ -n $r ]] && positive "$r" && got=$((got + 1))
+    done
+    check "fs $c: a positive rate for each of the ${#WORKLOADS[@]} workloads" "${#WORKLOADS[@]}" "$got"
+    want=$quid
+    [[ $c == local ]] && want=0
+    check "fs $c: QEMU's uid" "$want" \
+        "$(awk -F'\t' -v c="$c" '$2 == c { print $3; exit }' "$RUN/fs.tsv" 2>/dev/null)"
+done
+check_match "fs: summary table has a ratio column" 'prx/local' "$(cat "$RUN/table.txt" 2>/dev/null)"
+check_match "startup: latencies measured, one helper per proxy share" '^ok$' \
+    "$(awk -F'\t' 'NR > 1 { n++; if (!($5 > 0) || ($2 == "proxy" && $8 != $3)) bad = 1 }
+                   END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' "$RUN/startup.tsv" 2>/dev/null)"
+check_match "scale: every helper's VmRSS measured" '^ok$' \
+    "$(awk -F'\t' 'NR > 1 { n++; if (!($3 > 0)) bad = 1 } END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' \
+        "$RUN/scale-rss.tsv" 2>/dev/null)"
+check "scale: before, during, after snapshots" "before during after" \
+    "$(awk -F'\t' 'NR > 1 { print $1 }' "$RUN/scale.tsv" 2>/dev/null | paste -sd' ')"
+check_match "placement: metadata rates measured" '^[a-z-]+ +n=1 +[0-9.]+' \
+    "$(sed -n 2p "$RUN/placement.txt" 2>/dev/null | sed 's/^ *//')"
+summary bench-smoke

@@ -1,0 +1,93 @@
+#!/bin/bash
+# startup.sh RUNDIR - start-up cost of proxy shares: `virsh start` until the
+# guest prints BENCH-READY (fsbench ready, nothing mounted), with N proxy
+# shares in one domain, and the same with N stock 9p (mapped) shares, which
+# start no helper: the difference of the two slopes is the helpers' own cost.
+# Appends to RUNDIR/startup.tsv:
+#   repeat kind nshares virsh_start_ms ready_ms guest_uptime_ms prekernel_ms helpers
+# ready_ms is host time from `virsh start` to the marker; guest_uptime_ms the
+# guest's own /proc/uptime then (its boot under TCG, noisy on a loaded host);
+# prekernel_ms = ready_ms - guest_uptime_ms: everything before the guest
+# kernel's clock started (libvirt, helpers, QEMU start-up, SeaBIOS and the
+# kernel/initrd load under TCG), the part helpers add to.
+# Environment: BENCH_STARTUP_COUNTS (default "0 1 8 32"), BENCH_STARTUP_REPEATS (3),
+# BENCH_STARTUP_KINDS (default "proxy mapped")
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RUN=$1
+read -r -a COUNTS <<<"${BENCH_STARTUP_COUNTS:-0 1 8 32}"
+REPEATS=${BENCH_STARTUP_REPEATS:-3}
+read -r -a KINDS <<<"${BENCH_STARTUP_KINDS:-proxy mapped}"
+out=$RUN/startup.tsv
+[[ -s $out ]] || printf 'repeat\tkind\tnshares\tvirsh_start_ms\tready_ms\tguest_uptime_ms\tprekernel_ms\thelpers\n' > "$out"
+bsay "startup: ${COUNTS[*]} shares x (${KINDS[*]}) x $REPEATS repeats"
+
+ms() { echo $(($(date +%s%N) / 1000000)); }
+
+for ((r = 1; r <= REPEATS; r++)); do
+    for nfs in "${COUNTS[@]}"; do
+        for k in "${KINDS[@]}"; do
+            ensure_daemons
+            dom=bench-st-$k
+            fss=()
+            for ((j = 0; j < nfs; j++)); do
+                d=$(config_export "$k" "st-$k-$j")
+                fss+=("$(config_fs "$k" "$d" "t$j")")
+            done
+            bench_define "$dom" "proxyfs.run=ready proxyfs.timeout=60" "" "${fss[@]}"
+            t0=$(ms)
+            virsh start "$dom" >/dev/null
+            t1=$(ms)
+            nh=$(helper_pids "$dom" | grep -c . || true)
+            ready=''
+            while (($(ms) - t0 < 120000)); do
+                if grep -q '^BENCH-READY' "$E2E/$dom.console" 2>/dev/null; then
+                    ready=$(($(ms) - t0))
+                    break
+                fi
+                sleep 0.02
+            done
+            [[ -n $ready ]] || die "startup: $k $nfs shares: no BENCH-READY within 120 s"
+            up=$(console "$dom" | awk '$1 == "BENCH-READY" { printf "%d", $2 * 1000; exit }')
+            cleanup_domain "$dom"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$k" "$nfs" $((t1 - t0)) "$ready" \
+                "$up" $((ready - up)) "$nh" >> "$out"
+            bsay "startup: repeat $r $k x$nfs: virsh start $((t1 - t0)) ms, ready $ready ms" \
+                 "(guest uptime $up ms, so $((ready - up)) ms before the guest kernel), $nh helpers"
+            rm -rf "$EXPORTS"/st-"$k"-*
+        done
+    done
+done
+
+# least-squares slope and intercept of ms over nshares, per kind and metric
+awk -F'\t' '
+    NR > 1 {
+        for (m = 4; m <= 7; m += (m == 5 ? 2 : 1)) {
+            key = $2 SUBSEP m
+            n[key]++; sx[key] += $3; sy[key] += $m; sxx[key] += $3 * $3; sxy[key] += $3 * $m
+        }
+    }
+    END {
+        name[4] = "virsh-start"; name[5] = "ready"; name[7] = "pre-kernel"
+        for (key in n) {
+            split(key, p, SUBSEP)
+            d = n[key] * sxx[key] - sx[key] * sx[key]
+            if (d == 0) continue
+            b = (n[key] * sxy[key] - sx[key] * sy[key]) / d
+            a = (sy[key] - b * sx[key]) / n[key]
+            slope[p[1], p[2]] = b
+            printf "%s\t%s\t%.1f\t%.1f\n", p[1], name[p[2]], b, a
+        }
+        for (m = 4; m <= 7; m += (m == 5 ? 2 : 1))
+            if ((("proxy", m) in slope) && (("mapped", m) in slope))
+                printf "helper-only\t%s\t%.1f\t\n", name[m], slope["proxy", m] - slope["mapped", m]
+    }' "$out" | sort > "$RUN/startup-fit.tsv"
+{
+    echo "start-up: least-squares fit of latency over the number of shares in one domain"
+    printf '  %-12s %-12s %14s %14s\n' kind metric "ms per share" "ms at 0"
+    while IFS=$'\t' read -r k m b a; do
+        printf '  %-12s %-12s %14s %14s\n' "$k" "$m" "$b" "${a:--}"
+    done < "$RUN/startup-fit.tsv"
+    echo "  (helper-only = proxy slope - mapped slope: the helper's own cost per share)"
+} | tee "$RUN/startup-fit.txt"
