@@ -5,7 +5,7 @@ S := scripts
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
         test-workflow test-apparmor test-security guest e2e demo clean \
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
-        bench test-bench
+        bench test-bench deb test-deb
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -28,6 +28,8 @@ help:
 	@echo "make bench         proxy vs local vs mapped (vs virtiofs) shares, start-up cost,"
 	@echo "                   placement; table, data and docs/bench-proxy-vs-local.png (root)"
 	@echo "make test-bench    the benchmark's smoke run: checks that numbers are produced"
+	@echo "make deb           Debian 12 packages of libvirt with the series -> work/deb/out (root)"
+	@echo "make test-deb      install the .debs, a proxy guest through the system libvirtd, purge (root)"
 	@echo "make test-security a compromised QEMU against the helper, faults, 100 start/destroy"
 	@echo "                   cycles, bad configurations (root)"
 
@@ -73,10 +75,14 @@ bench: install guest
 	@$(S)/bench.sh
 test-bench: install guest
 	@$(S)/bench.sh --smoke
+deb:
+	@$(S)/deb.sh
+test-deb: guest
+	@tests/deb/system-install.sh
 
 check: deps
 	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor test-virtinst screenshot \
-		test-security e2e test-bench bisect
+		test-security e2e test-bench deb test-deb bisect
 	@echo "==> make check: all stages passed"
 	@cat work/security-summary
 
@@ -84,4 +90,4 @@ demo: deps install guest
 	@e2e/demo.sh
 
 clean:
-	rm -rf work/build work/bisect work/bisect-build work/prefix
+	rm -rf work/build work/bisect work/bisect-build work/prefix work/deb

@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034  # the E2E_* settings below are read by e2e/lib.sh
+# system-install.sh - the .debs of work/deb/out (scripts/deb.sh) on this very
+# machine: install them with service starts forbidden, start the system's
+# virtlogd and libvirtd ourselves, boot the e2e guest on a proxy share
+# through qemu:///system, check what it did and who ran what, then purge
+# everything and prove the machine is as we found it (packages, accounts,
+# stat overrides, /etc, /var/lib and libvirt's directories).
+# Ends with "system-install: N passed, M failed". Needs root.
+set -euo pipefail
+NAME=system-install
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+work=${WORK:-$(cd "$here/../.." && pwd)/work}
+
+# e2e/lib.sh, pointed at the system's libvirt (Debian 12 ships the monolithic
+# libvirtd: the split daemons' binaries are not installed) and at a state
+# directory and guest copy of our own, away from concurrent private-daemon runs.
+E2E_DIR=$work/deb/e2e
+E2E_GUEST=$E2E_DIR/guest
+E2E_QEMU_USER=libvirt-qemu                      # Debian's, made by the postinst
+E2E_LIBDIR=
+E2E_URI=qemu:///system
+E2E_STATEDIR=/run/libvirt/qemu
+E2E_VIRSH=/usr/bin/virsh
+E2E_SBINDIR=/usr/sbin
+E2E_DOMLOGDIR=/var/log/libvirt/qemu
+# shellcheck source=../../e2e/lib.sh
+. "$here/../../e2e/lib.sh"
+
+OUT=$WORK/deb/out
+SNAP=$E2E/snapshots
+# What we install: the daemon, the QEMU driver, virsh, and what
+# libvirt-daemon-system depends on (its sysv flavour: there is no systemd).
+PKGS=(libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu
+      libvirt-daemon-system libvirt-daemon-system-sysv
+      libvirt-daemon-config-network libvirt-daemon-config-nwfilter)
+LIBVIRT_DIRS=(/etc/libvirt /var/lib/libvirt /run/libvirt /var/log/libvirt /var/cache/libvirt)
+LEFTOVER_RE='libvirt|virtlogd|virtlockd|virtqemud'   # new files of these names in /etc, /var/lib are ours
+POLICY=/usr/sbin/policy-rc.d
+
+require_root "$NAME"
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C   # one collation for sort, comm, join
+t0=$SECONDS
+step() { echo "== [+$((SECONDS - t0))s] $*"; }
+
+# ------------------------------------------------------------ preconditions
+deb_of() { # deb_of PACKAGE: its .deb in $OUT
+    local f
+    f=$(compgen -G "$OUT/${1}_*_amd64.deb" || compgen -G "$OUT/${1}_*_all.deb") ||
+        die "no $1 .deb in $OUT (make deb)"
+    echo "$f"
+}
+debs=()
+for p in "${PKGS[@]}"; do debs+=("$(deb_of "$p")"); done
+VERSION=$(dpkg-deb -f "$(deb_of libvirt-daemon)" Version)
+[[ $VERSION == *+proxyfs* ]] || die "$OUT holds libvirt $VERSION, not a +proxyfs build"
+mapfile -t series_files < <(series_list)
+series_sum=$( (cd "$SERIES" && cat series "${series_files[@]}") | sha256sum | awk '{ print $1 }')
+[[ $(cat "$OUT/series.sha256" 2>/dev/null) == "$series_sum" ]] ||
+    die "the .debs in $OUT were not built from the current $SERIES: make deb"
+
+running_system_daemons() {
+    local p e
+    for p in /proc/[0-9]*; do
+        e=$(readlink "$p/exe" 2>/dev/null) || continue
+        case $e in /usr/sbin/libvirtd|/usr/sbin/virtlogd|/usr/sbin/virtqemud|/usr/sbin/virtlockd)
+            echo "${p#/proc/} $e" ;;
+        esac
+    done
+}
+[[ -z $(running_system_daemons) ]] ||
+    die "a system libvirt daemon runs already: $(running_system_daemons | paste -sd,); not touching it"
+
+if [[ ! -f $work/guest/vmlinuz || ! -f $work/guest/initramfs.gz ]]; then
+    step "building the test guest (e2e/guest/build-guest.sh)"
+    "$TOP/e2e/guest/build-guest.sh"
+fi
+rm -rf "$E2E"
+mkdir -p "$GUEST" "$SNAP"
+# our own copies: libvirt relabels kernel and initrd while a domain runs,
+# which must not collide with the private daemon's guests
+cp "$work/guest/vmlinuz" "$work/guest/initramfs.gz" "$GUEST/"
+
+# ------------------------------------------------------------ snapshots
+# listing ROOT...: every path under each root with type, owner and mode
+listing() {
+    local r
+    for r in "$@"; do
+        if [[ -e $r ]]; then
+            find "$r" -xdev -printf '%p %y %u:%g %m\n' 2>/dev/null | LC_ALL=C sort
+        else
+            echo "$r absent"
+        fi
+    done
+}
+snapshot() { # snapshot NAME: the machine state we promise to restore
+    local d=$SNAP/$1
+    mkdir -p "$d"
+    dpkg-query -W -f='${binary:Package} ${Version} ${db:Status-Abbrev}\n' | LC_ALL=C sort > "$d/packages"
+    apt-mark showauto | LC_ALL=C sort > "$d/apt-auto"
+    cp /etc/passwd "$d/passwd"
+    cp /etc/group "$d/group"
+    cut -d: -f1 /etc/shadow > "$d/shadow-names"       # names only: no hashes in our files
+    cut -d: -f1 /etc/gshadow > "$d/gshadow-names"
+    dpkg-statoverride --list | LC_ALL=C sort > "$d/statoverride"
+    listing "${LIBVIRT_DIRS[@]}" > "$d/libvirt-dirs"
+    find /etc -xdev -printf '%p %y %u:%g %m\n' 2>/dev/null | LC_ALL=C sort > "$d/etc"
+    find /var/lib -xdev -maxdepth 4 \( -path /var/lib/dpkg -o -path /var/lib/apt \
+         -o -path /var/lib/postgresql \) -prune -o -printf '%p %y %u:%g %m\n' 2>/dev/null |
+        LC_ALL=C sort > "$d/var-lib"
+    cp "$POLICY" "$d/policy-rc.d" 2>/dev/null || echo absent > "$d/policy-rc.d"
+}
+names_of() { awk -F: '{ print $1 }' "$1" | LC_ALL=C sort; }
+pkgs_of() { awk '{ print $1 }' "$1"; }
+paths_of() { awk '$2 != "absent" { print $1 }' "$1" | sort -u; }
+
+# ------------------------------------------------------------ restore
+RESTORED=0
+restore() {
+    ((RESTORED)) && return 0
+    RESTORED=1
+    set +e
+    step "restore: domains, our daemons"
+    cleanup_domains
+    stop_one_daemon libvirtd
+    stop_one_daemon virtlogd
+    local b=$SNAP/before a=$SNAP/installed
+    if [[ -d $a ]]; then
+        # what the install added or changed, from the snapshots around it
+        # (not whatever else changed meanwhile: others share this machine)
+        local new changed
+        mapfile -t new < <(comm -13 <(pkgs_of "$b/packages") <(pkgs_of "$a/packages"))
+        mapfile -t changed < <(join -o 1.1,1.2,2.2 <(awk '{ print $1, $2 }' "$b/packages") \
+                                   <(awk '{ print $1, $2 }' "$a/packages") | awk '$2 != $3 { print $1 "=" $2 }')
+        if ((${#new[@]})); then
+            step "restore: purging ${#new[@]} packages: ${new[*]}"
+            apt-get purge -y -q "${new[@]}" > "$E2E/purge.log" 2>&1 ||
+                { tail -n 20 "$E2E/purge.log"; echo "purge failed"; }
+        fi
+        if ((${#changed[@]})); then
+            step "restore: Debian's versions again: ${changed[*]}"
+            apt-get install -y -q --allow-downgrades --no-install-recommends "${changed[@]}" \
+                > "$E2E/downgrade.log" 2>&1 || { tail -n 20 "$E2E/downgrade.log"; echo "downgrade failed"; }
+        fi
+        # apt's auto/manual marks as they were
+        local m
+        for m in $(comm -23 "$b/apt-auto" <(apt-mark showauto | LC_ALL=C sort)); do
+            apt-mark auto "$m" >/dev/null
+        done
+        for m in $(comm -13 "$b/apt-auto" <(apt-mark showauto | LC_ALL=C sort)); do
+            grep -qx "$m" <(pkgs_of "$b/packages") && apt-mark manual "$m" >/dev/null
+        done
+        # accounts the postinst made and the postrm left (it deletes some itself)
+        for m in $(comm -13 <(names_of "$b/passwd") <(names_of "$a/passwd")); do
+            getent passwd "$m" >/dev/null && { echo "   userdel $m"; userdel "$m"; }
+        done
+        for m in $(comm -13 <(names_of "$b/group") <(names_of "$a/group")); do
+            getent group "$m" >/dev/null && { echo "   groupdel $m"; groupdel "$m"; }
+        done
+    fi
+    # dpkg-statoverride entries the postinst added (the postrm keeps them)
+    local path
+    comm -13 "$b/statoverride" <(dpkg-statoverride --list | LC_ALL=C sort) |
+        while read -r _ _ _ path; do
+            echo "   dpkg-statoverride --remove $path"
+            dpkg-statoverride --remove "$path"
+        done
+    # directories and files left behind: everything new in libvirt's own
+    # directories; new paths in /etc and /var/lib that the install made (or
+    # that are libvirt's by name). Paths are compared, not their attributes.
+    local now=$SNAP/now
+    rm -rf "$now"
+    snapshot now
+    {
+        comm -13 <(paths_of "$b/libvirt-dirs") <(paths_of "$now/libvirt-dirs")
+        local f added
+        for f in etc var-lib; do
+            added=$(comm -13 <(paths_of "$b/$f") <(paths_of "$now/$f"))
+            [[ -n $added ]] || continue
+            grep -E "$LEFTOVER_RE" <<<"$added" || true
+            [[ ! -f $a/$f ]] || comm -12 <(echo "$added") <(paths_of "$a/$f")
+        done
+    } | LC_ALL=C sort -ru | while read -r path; do
+        [[ -e $path || -L $path ]] || continue
+        echo "   rm -rf $path"
+        rm -rf "$path"
+    done
+    # directories that went away: dh_apparmor's postrm removes the empty
+    # /etc/apparmor.d/disable, which belongs to the apparmor package
+    local type owner mode
+    cat "$b/libvirt-dirs" "$b/etc" "$b/var-lib" | awk '$2 == "d"' | LC_ALL=C sort |
+        while read -r path type owner mode; do
+            [[ -e $path ]] && continue
+            echo "   mkdir $path ($owner $mode)"
+            mkdir "$path" && chown "$owner" "$path" && chmod "$mode" "$path"
+        done
+    # the policy-rc.d that was there before
+    if [[ $(cat "$b/policy-rc.d") == absent ]]; then
+        rm -f "$POLICY"
+    else
+        cp "$b/policy-rc.d" "$POLICY"
+        chmod 0755 "$POLICY"
+    fi
+    set -e
+}
+
+# ------------------------------------------------------------ install
+step "snapshot before (packages, accounts, stat overrides, /etc, /var/lib, libvirt dirs)"
+snapshot before
+trap 'restore' EXIT
+trap 'exit 130' INT TERM HUP         # so that EXIT's restore runs
+echo "   $(wc -l < "$SNAP/before/packages") packages, $(wc -l < "$SNAP/before/passwd") users"
+
+step "policy-rc.d forbids service starts during the install"
+cat > "$POLICY" <<'EOF'
+#!/bin/sh
+# tests/deb/system-install.sh: no service starts while it installs libvirt
+exit 101
+EOF
+chmod 0755 "$POLICY"
+
+step "installing libvirt $VERSION: ${PKGS[*]}"
+if ! apt-get install -y -q --no-install-recommends "${debs[@]}" > "$E2E/install.log" 2>&1; then
+    tail -n 30 "$E2E/install.log"
+    snapshot installed
+    fail "apt-get install of the .debs"
+    restore
+    summary "$NAME"
+    exit 1
+fi
+snapshot installed
+echo "   new packages: $(comm -13 <(pkgs_of "$SNAP/before/packages") <(pkgs_of "$SNAP/installed/packages") | paste -sd' ')"
+pass "apt-get install of ${#PKGS[@]} .debs (log: $E2E/install.log)"
+for p in "${PKGS[@]}"; do
+    check "$p installed at our version" "$VERSION ii " "$(dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$p")"
+done
+check "no libvirt daemon started by the install (policy-rc.d)" "" "$(running_system_daemons)"
+check "qemu.conf documents the helper's default path" \
+    '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' \
+    "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
+check "the postinst made Debian's QEMU user" libvirt-qemu "$(getent passwd libvirt-qemu | cut -d: -f1)"
+# the packaged augeas lens reads the new setting (libvirt-daemon-driver-qemu)
+printf 'virtfs_proxy_helper = "/opt/helper"\n' > "$E2E/lens-check.conf"
+check "packaged augeas lens parses virtfs_proxy_helper" /opt/helper \
+    "$(augtool -L -r / -t "Libvirtd_qemu.lns incl $E2E/lens-check.conf" \
+        get "/files$E2E/lens-check.conf/virtfs_proxy_helper" 2>&1 | sed 's/.* = //')"
+# AppArmor is not enforced here: the installed profile can only be parsed
+if command -v apparmor_parser >/dev/null; then
+    check "installed usr.sbin.libvirtd profile parses and may run the helper" 1 \
+        "$(apparmor_parser -QK /etc/apparmor.d/usr.sbin.libvirtd >/dev/null 2>&1 &&
+           grep -c 'virtfs-proxy-helper PUx' /etc/apparmor.d/usr.sbin.libvirtd)"
+fi
+
+# ------------------------------------------------------------ configure, start
+step "configuring /etc/libvirt for this machine, starting virtlogd and libvirtd"
+cat >> /etc/libvirt/qemu.conf <<'EOF'
+
+# Added by tests/deb/system-install.sh (purged with the package):
+# libvirt's per-domain mount namespace fails in this environment.
+namespaces = [ ]
+EOF
+cat >> /etc/libvirt/libvirtd.conf <<EOF
+
+# Added by tests/deb/system-install.sh: what the daemon did, for failed tests.
+log_filters = "1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:util.proxyhelper 1:util.command 2:qemu"
+log_outputs = "1:file:$E2E/libvirtd.log"
+EOF
+ln -sf libvirtd.log "$E2E/virtqemud.log"        # where lib.sh's debug_dump looks
+start_one_daemon virtlogd /run/libvirt/virtlogd-sock
+start_one_daemon libvirtd /run/libvirt/libvirt-sock
+check "virtlogd runs, from /usr/sbin" 1 "$(daemon_pid virtlogd >/dev/null && echo 1)"
+check "libvirtd runs, from /usr/sbin" 1 "$(daemon_pid libvirtd >/dev/null && echo 1)"
+t=$SECONDS
+check "virsh uri (first call waits for the QEMU capabilities probe)" qemu:///system "$(virsh_t 300 uri)"
+echo "   ($((SECONDS - t)) s)"
+check_match "domain capabilities list the proxy filesystem driver" \
+    "<value>proxy</value>" "$(virsh domcapabilities --virttype qemu --emulatorbin /usr/bin/qemu-system-x86_64 |
+                               sed -n '/<filesystem/,/<\/filesystem>/p' | tr -d ' \n')"
+
+# ------------------------------------------------------------ the guest's semantics
+step "guest: the semantics layout on a proxy share (owners, modes, nodes, xattrs)"
+dom=deb-semantics
+dir=$(fresh_dir semantics-export)
+run_domain "$dom" 180 "proxyfs.mounts=share:/mnt/share proxyfs.run=semantics:/mnt/share" \
+    "$(proxy_fs "$dir" share)"
+check "guest PROBE-EXIT" 0 "$(probe_exit "$dom")"
+check "guest's chown landed on the host: sem/file owner" 1234:5678 "$(stat -c %u:%g "$dir/sem/file" 2>&1)"
+out=$("$TOP/e2e/guest/check-semantics.sh" "$dir" 2>&1) || true
+grep '^FAIL' <<<"$out" | sed 's/^/    /' || true
+check_match "host check-semantics: 0 failed" '^semantics: [1-9][0-9]* passed, 0 failed$' "$(tail -n 1 <<<"$out")"
+check "no helper left after the guest powered off" "" "$(helpers_of "$dir")"
+
+# ------------------------------------------------------------ who runs what
+step "guest: io then sleep; who runs what"
+CAPS_HEX=$(printf '%016x' $(( (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 27) )))
+dom=deb-processes
+dir=$(fresh_dir processes-export)
+define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=io:/mnt/share:20:30,sleep:60 proxyfs.timeout=60" \
+    "$(proxy_fs "$dir" share)"
+virsh start "$dom" >/dev/null
+if wait_console "$dom" '^PROBE-RUN sleep' 120; then
+    pass "guest did its io on the share and sleeps"
+else
+    fail "guest never got to sleep"
+fi
+check "files written through the helper, on the host" 20 "$(find "$dir/io" -type f -size 64k 2>/dev/null | wc -l)"
+quid=$(id -u libvirt-qemu)
+qgid=$(getent group libvirt-qemu | cut -d: -f3)
+qpid=$(qemu_pid "$dom" || true)
+mapfile -t pidfiles < <(pidfiles_of "$dom")
+check "one helper pidfile in $STATEDIR" 1 "${#pidfiles[@]}"
+hpid=$(cat "${pidfiles[0]:-/dev/null}" 2>/dev/null || true)
+check "the pidfile's pid is the helper serving the export" "$(helpers_of "$dir")" "$hpid"
+if [[ -n $qpid && -n $hpid ]]; then
+    check "QEMU runs as libvirt-qemu (Uid: real effective saved fs)" "$quid $quid $quid $quid" \
+        "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$qpid/status")"
+    check "QEMU's group is libvirt-qemu (Gid:)" "$qgid $qgid $qgid $qgid" \
+        "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$qpid/status")"
+    check "QEMU CapEff" 0000000000000000 "$(proc_field "$qpid" CapEff)"
+    check_match "QEMU got the helper's socket as sock_fd" \
+        "-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+ " "$(tr '\0' ' ' < "/proc/$qpid/cmdline")"
+    check "helper Uid:" "0 0 0 0" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
+    check "helper chrooted into the export" "$dir" "$(readlink "/proc/$hpid/root")"
+    check "helper CapEff (the 7 it keeps)" "$CAPS_HEX" "$(proc_field "$hpid" CapEff)"
+    check_match "helper command line: the built-in default path" \
+        "^/usr/lib/qemu/virtfs-proxy-helper -n -f [0-9]+ -p $dir \$" "$(tr '\0' ' ' < "/proc/$hpid/cmdline")"
+    check "domain log in /var/log/libvirt/qemu records the helper's start" 1 \
+        "$(grep -c ': Starting external device: virtfs-proxy-helper$' "$DOMLOGDIR/$dom.log" 2>/dev/null)"
+else
+    fail "no QEMU ($qpid) or helper ($hpid) pid"
+fi
+
+step "virsh destroy"
+virsh destroy "$dom" >/dev/null
+[[ -z $hpid ]] || wait_gone "$hpid" 10 || true
+check "no helper serves the export after destroy" "" "$(helpers_of "$dir")"
+check "no helper pidfile left" "" "$(pidfiles_of "$dom")"
+cleanup_domains
+CUR_DOM=''
+
+# ------------------------------------------------------------ leave no trace
+restore
+step "snapshot after, compared with before"
+rm -rf "$SNAP/after"
+snapshot after
+for f in packages apt-auto passwd group shadow-names gshadow-names statoverride \
+         libvirt-dirs etc var-lib policy-rc.d; do
+    if d=$(diff -u "$SNAP/before/$f" "$SNAP/after/$f"); then
+        pass "machine as before: $f"
+    else
+        fail "machine as before: $f differs"
+        sed 's/^/    /' <<<"$d" | head -n 40
+    fi
+done
+check "no libvirt daemon left running" "" "$(running_system_daemons)"
+echo "   (state and logs: $E2E; $((SECONDS - t0)) s in all)"
+summary "$NAME"
