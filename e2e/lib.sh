@@ -410,6 +410,16 @@ proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/
 # daemon_fds: how many fds our virtqemud has open
 daemon_fds() { local pid; pid=$(daemon_pid virtqemud) && find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
+# wait_fds N: wait (5 s at most) for the daemon's fd count to be N
+wait_fds() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ $(daemon_fds) == "$1" ]] && return 0
+        sleep 0.1
+    done
+    return 0                        # the caller checks the count
+}
+
 # wait_gone PID SECONDS: wait until process PID no longer exists
 wait_gone() {
     local i

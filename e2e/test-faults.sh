@@ -14,15 +14,6 @@ set -euo pipefail
 NAME=test-faults
 e2e_setup "$NAME"
 
-# wait_fds N: wait (5 s at most) for the daemon's fd count to be N
-wait_fds() {
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [[ $(daemon_fds) == "$1" ]] && return 0
-        sleep 0.1
-    done
-}
-
 # nothing_left DOM EXPORT...: no helper, no pidfile, no QEMU of DOM
 nothing_left() {
     local dom=$1 dir

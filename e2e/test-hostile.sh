@@ -206,7 +206,6 @@ echo "    guest: $line"
 list=$(virsh_t 10 list 2>&1) || true
 [[ $list =~ $DOM ]] || ERRS+=("virsh list does not answer with the domain: $list")
 finish
-wait_fds() { local i; for ((i = 0; i < 50; i++)); do [[ $(daemon_fds) == "$1" ]] && return 0; sleep 0.1; done; }
 wait_fds "$FDS"
 check "H7: daemon fd count back after destroy" "$FDS" "$(daemon_fds)"
 

@@ -23,15 +23,6 @@ start_guest() {
     check_match "$dom: a helper and QEMU run" '^[0-9]+ [0-9]+$' "$HPID $QPID"
 }
 
-# wait_fds N: wait (5 s at most) for the daemon's fd count to be N
-wait_fds() {
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [[ $(daemon_fds) == "$1" ]] && return 0
-        sleep 0.1
-    done
-}
-
 # check_clean DOM DIR [FDS]: nothing of the domain's helper is left
 check_clean() {
     check "$1: no helper process for the export" "" "$(helpers_of "$2")"

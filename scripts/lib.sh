@@ -36,3 +36,105 @@ series_list() {
     [[ -f $SERIES/series ]] || return 0
     grep -v -e '^#' -e '^[[:space:]]*$' "$SERIES/series" || true
 }
+
+# ---------------------------------------------------------------- patch queue
+# The work tree as a patch queue, for whichever TREE, SERIES and BASE_TAG
+# the caller set (libvirt's here, virt-manager's in virt-manager-lib.sh).
+SYNCED=.git/proxyfs-synced-head      # in TREE: the HEAD the series last gave
+
+# queue_apply: git am every patch of the series onto TREE
+queue_apply() {
+    local p n=0
+    while read -r p; do
+        [[ -f $SERIES/$p ]] || die "series lists $p, which is not in $SERIES"
+        n=$((n + 1))
+        if ! tgit am -q --committer-date-is-author-date --keep-cr "$SERIES/$p"; then
+            tgit am --abort || true
+            die "patch $p does not apply"
+        fi
+    done < <(series_list)
+    say "applied $n patch(es) on $BASE_TAG"
+    tgit rev-parse HEAD > "$TREE/$SYNCED"
+}
+
+# queue_check: 0 when nothing is uncommitted in TREE and its commits after
+# BASE_TAG export to exactly the committed series; otherwise says what
+# differs and returns 1
+queue_check() {
+    local rc=0 dirty tmp p
+    dirty=$(tgit status --porcelain)
+    if [[ -n $dirty ]]; then
+        echo "uncommitted changes in $TREE:"
+        printf '%s\n' "$dirty" | head -n 20
+        rc=1
+    fi
+    tmp=$(mktemp -d)
+    tgit format-patch -q "${FORMAT_PATCH_OPTS[@]}" -o "$tmp" "$BASE_TAG..HEAD"
+    find "$tmp" -maxdepth 1 -name "*.patch" -printf "%f\n" | LC_ALL=C sort > "$tmp/names"
+    series_list > "$tmp/listed"
+    if ! diff -u --label series "$tmp/listed" --label work-tree "$tmp/names" > "$tmp/d1"; then
+        echo "the series file and the work tree's commits differ:"
+        cat "$tmp/d1"
+        rc=1
+    fi
+    while read -r p; do
+        if [[ ! -f $SERIES/$p ]]; then
+            echo "not exported: $p"
+            rc=1
+        elif ! cmp -s "$tmp/$p" "$SERIES/$p"; then
+            echo "differs from the exported series: $p"
+            rc=1
+        fi
+    done < "$tmp/names"
+    rm -rf "$tmp"
+    return "$rc"
+}
+
+# queue_reuse HOW-TO-EXPORT: an existing TREE that is exactly what the
+# series made is kept, or re-applied if only the series changed since; one
+# that holds work the series lacks is left alone, with an error
+queue_reuse() {
+    if [[ -f $TREE/$SYNCED ]] && [[ $(tgit rev-parse HEAD) == "$(cat "$TREE/$SYNCED")" ]] &&
+       [[ -z $(tgit status --porcelain) ]]; then
+        if queue_check >/dev/null 2>&1; then
+            say "work tree ${TREE#"$TOP"/} already matches the series"
+            return 0
+        fi
+        say "the series changed: re-applying it on $BASE_TAG"
+        tgit reset -q --hard "$BASE_TAG"
+        queue_apply
+        return 0
+    fi
+    {
+        echo "${0##*/}: error: $TREE holds work that the series does not have:"
+        tgit status --short | head -n 20
+        tgit log --oneline "$(cat "$TREE/$SYNCED" 2>/dev/null || echo "$BASE_TAG")..HEAD" 2>/dev/null | head -n 20
+        echo "$1, or remove $TREE to start over."
+    } >&2
+    exit 1
+}
+
+# queue_export TITLE: TREE's commits after BASE_TAG -> SERIES/*.patch and
+# SERIES/series (headed "# TITLE"); byte-identical when run twice
+queue_export() {
+    local tmp f
+    if [[ -n $(tgit status --porcelain) ]]; then
+        tgit status --short >&2
+        die "the work tree has uncommitted changes; commit them (git commit --fixup …) first"
+    fi
+    tmp=$(mktemp -d)
+    tgit format-patch -q "${FORMAT_PATCH_OPTS[@]}" -o "$tmp" "$BASE_TAG..HEAD"
+    mkdir -p "$SERIES"
+    rm -f "$SERIES"/*.patch
+    {
+        echo "# $1"
+        for f in "$tmp"/*.patch; do
+            [[ -e $f ]] || continue
+            cp "$f" "$SERIES/"
+            basename "$f"
+        done
+    } > "$SERIES/series"
+    rm -rf "$tmp"
+    tgit rev-parse HEAD > "$TREE/$SYNCED"
+    say "exported $(series_list | wc -l) patch(es) to ${SERIES#"$TOP"/}"
+}

@@ -6,22 +6,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-synced=$TREE/.git/proxyfs-synced-head
-
-apply_series() {
-    local p n=0
-    while read -r p; do
-        [[ -f $SERIES/$p ]] || die "series lists $p, which is not in $SERIES"
-        n=$((n + 1))
-        if ! tgit am -q --committer-date-is-author-date --keep-cr "$SERIES/$p"; then
-            tgit am --abort || true
-            die "patch $p does not apply"
-        fi
-    done < <(series_list)
-    say "applied $n patch(es) on $BASE_TAG"
-    tgit rev-parse HEAD > "$synced"
-}
-
 if [[ ! -d $TREE/.git ]]; then
     "$TOP/scripts/fetch.sh"
     say "unpacking libvirt $LIBVIRT_VERSION into $TREE"
@@ -37,27 +21,9 @@ if [[ ! -d $TREE/.git ]]; then
     GIT_AUTHOR_DATE=$PRISTINE_DATE GIT_COMMITTER_DATE=$PRISTINE_DATE \
         tgit commit -q -m "libvirt $LIBVIRT_VERSION release tarball"
     tgit tag "$BASE_TAG"
-    apply_series
+    queue_apply
     exit 0
 fi
 
 # Reuse: is the tree exactly what the series makes?
-if [[ -f $synced ]] && [[ $(tgit rev-parse HEAD) == "$(cat "$synced")" ]] &&
-   [[ -z $(tgit status --porcelain) ]]; then
-    if "$TOP/scripts/series-check.sh" >/dev/null 2>&1; then
-        say "work tree $TREE already matches the series"
-        exit 0
-    fi
-    say "the series changed: re-applying it on $BASE_TAG"
-    tgit reset -q --hard "$BASE_TAG"
-    apply_series
-    exit 0
-fi
-
-{
-    echo "tree.sh: error: $TREE holds work that the series does not have:"
-    tgit status --short | head -n 20
-    tgit log --oneline "$(cat "$synced" 2>/dev/null || echo "$BASE_TAG")..HEAD" 2>/dev/null | head -n 20
-    echo "Export it with 'make series', or remove $TREE to start over."
-} >&2
-exit 1
+queue_reuse "Export it with 'make series'"

@@ -9,8 +9,6 @@
 set -euo pipefail
 . "$(dirname "$0")/virt-manager-lib.sh"
 
-synced=$TREE/.git/proxyfs-synced-head
-
 fetch_debs() {
     local pkg deb expected actual
     mkdir -p "$VM_DL"
@@ -35,20 +33,6 @@ fetch_debs() {
         fi
         say "verified $deb (sha256 $actual)"
     done
-}
-
-apply_series() {
-    local p n=0
-    while read -r p; do
-        [[ -f $SERIES/$p ]] || die "series lists $p, which is not in $SERIES"
-        n=$((n + 1))
-        if ! tgit am -q --committer-date-is-author-date --keep-cr "$SERIES/$p"; then
-            tgit am --abort || true
-            die "patch $p does not apply"
-        fi
-    done < <(series_list)
-    say "applied $n patch(es) on $BASE_TAG"
-    tgit rev-parse HEAD > "$synced"
 }
 
 fetch_debs
@@ -76,26 +60,8 @@ if [[ ! -d $TREE/.git ]]; then
     GIT_AUTHOR_DATE=$PRISTINE_DATE GIT_COMMITTER_DATE=$PRISTINE_DATE \
         tgit commit -q -m "virt-manager $VM_VERSION: Python sources of Debian's virtinst and virt-manager packages"
     tgit tag "$BASE_TAG"
-    apply_series
+    queue_apply
     exit 0
 fi
 
-if [[ -f $synced ]] && [[ $(tgit rev-parse HEAD) == "$(cat "$synced")" ]] &&
-   [[ -z $(tgit status --porcelain) ]]; then
-    if vm_series_check >/dev/null 2>&1; then
-        say "work tree ${TREE#"$TOP"/} already matches the series"
-        exit 0
-    fi
-    say "the series changed: re-applying it on $BASE_TAG"
-    tgit reset -q --hard "$BASE_TAG"
-    apply_series
-    exit 0
-fi
-
-{
-    echo "${0##*/}: error: $TREE holds work that the series does not have:"
-    tgit status --short | head -n 20
-    tgit log --oneline "$(cat "$synced" 2>/dev/null || echo "$BASE_TAG")..HEAD" 2>/dev/null | head -n 20
-    echo "Export it with scripts/virt-manager-export.sh, or remove $TREE to start over."
-} >&2
-exit 1
+queue_reuse "Export it with scripts/virt-manager-export.sh"

@@ -16,6 +16,7 @@ OUT=${BENCH_GUEST:-$TOP/work/bench/guest}
 
 say() { printf '==> bench guest: %s\n' "$*"; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+. "$TOP/e2e/guest/initramfs-lib.sh"
 
 say "the e2e guest (kernel, initramfs)"
 "$TOP/e2e/guest/build-guest.sh" | tail -n 1
@@ -44,7 +45,8 @@ done
 
 inputs=$({
     echo "$KREL ${mods[*]}"
-    sha256sum "$SRC_GUEST/initramfs.gz" "$OUT/fsbench" "$HERE/build-bench-guest.sh"
+    sha256sum "$SRC_GUEST/initramfs.gz" "$OUT/fsbench" "$HERE/build-bench-guest.sh" \
+        "$TOP/e2e/guest/initramfs-lib.sh"
 } | sha256sum)
 if [[ -f $OUT/initramfs.gz && -f $OUT/vmlinuz &&
       $(cat "$OUT/initramfs.inputs" 2>/dev/null) == "$inputs" ]]; then
@@ -56,22 +58,8 @@ else
     mkdir -p "$R"
     (cd "$R" && gzip -dc "$SRC_GUEST/initramfs.gz" | cpio --quiet -id)
     install -m 0755 "$OUT/fsbench" "$R/probe"
-    for p in "${mods[@]}"; do
-        name=${p##*/}
-        name=${name%%.ko*}
-        case $p in
-            *.ko.xz)  xz -dc "$MODDIR/$p" > "$R/lib/modules/$name.ko" ;;
-            *.ko.zst) zstd -qdc "$MODDIR/$p" > "$R/lib/modules/$name.ko" ;;
-            *.ko)     cp "$MODDIR/$p" "$R/lib/modules/$name.ko" ;;
-            *)        die "unknown module file $p" ;;
-        esac
-        echo "$name" >> "$R/modules.order"
-    done
-    find "$R" -exec touch -h -d @0 {} +
-    (cd "$R" && find . -mindepth 1 | LC_ALL=C sort |
-        cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -6 -n > "$OUT/initramfs.gz.tmp"
-    chmod 0644 "$OUT/initramfs.gz.tmp"
-    mv "$OUT/initramfs.gz.tmp" "$OUT/initramfs.gz"
+    add_modules "$R" "$MODDIR" "${mods[@]}"
+    pack_initramfs "$R" "$OUT/initramfs.gz"
     install -m 0644 "$SRC_GUEST/vmlinuz" "$OUT/vmlinuz"
     echo "$inputs" > "$OUT/initramfs.inputs"
 fi

@@ -25,6 +25,7 @@ MODULES=${GUEST_MODULES:-virtio_pci 9pnet_virtio 9p}
 
 say() { printf '==> guest: %s\n' "$*"; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+. "$HERE/initramfs-lib.sh"
 
 export DEBIAN_FRONTEND=noninteractive
 apt_updated=
@@ -99,7 +100,6 @@ MODDIR=$KDIR/lib/modules/$KREL
 # --- 2. The modules, in load order -------------------------------------------
 
 # Module name of a modules.dep path: basename, no .ko[.xz|.zst|.gz], '-' -> '_'.
-modname() { local b=${1##*/}; b=${b%%.ko*}; echo "${b//-/_}"; }
 
 declare -A DEPS=() PATH_OF=() SEEN=()
 while IFS= read -r line; do
@@ -149,7 +149,7 @@ fi
 inputs=$({
     echo "$KREL"
     printf '%s\n' "${ORDER[@]}"
-    sha256sum "$HERE/init" "$GUEST/probe" "$(readlink -f /bin/busybox)" "$HERE/build-guest.sh"
+    sha256sum "$HERE/init" "$GUEST/probe" "$(readlink -f /bin/busybox)" "$HERE/build-guest.sh" "$HERE/initramfs-lib.sh"
 } | sha256sum)
 if [[ -f $GUEST/initramfs.gz && $(cat "$GUEST/initramfs.inputs" 2>/dev/null) == "$inputs" ]]; then
     say "initramfs: up to date"
@@ -165,23 +165,8 @@ else
     install -m 0755 "$GUEST/probe" "$R/probe"
     mknod -m 0600 "$R/dev/console" c 5 1
     : > "$R/modules.order"
-    for p in "${ORDER[@]}"; do
-        name=$(modname "$p")
-        case $p in
-            *.ko.xz)  xz -dc "$MODDIR/$p" > "$R/lib/modules/$name.ko" ;;
-            *.ko.zst) zstd -qdc "$MODDIR/$p" > "$R/lib/modules/$name.ko" ;;
-            *.ko.gz)  gzip -dc "$MODDIR/$p" > "$R/lib/modules/$name.ko" ;;
-            *.ko)     cp "$MODDIR/$p" "$R/lib/modules/$name.ko" ;;
-            *)        die "unknown module file $p" ;;
-        esac
-        echo "$name" >> "$R/modules.order"
-    done
-    # Fixed times and owners: the same inputs give the same archive.
-    find "$R" -exec touch -h -d @0 {} +
-    (cd "$R" && find . -mindepth 1 | LC_ALL=C sort |
-        cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -9 -n > "$GUEST/initramfs.gz.tmp"
-    chmod 0644 "$GUEST/initramfs.gz.tmp"
-    mv "$GUEST/initramfs.gz.tmp" "$GUEST/initramfs.gz"
+    add_modules "$R" "$MODDIR" "${ORDER[@]}"
+    pack_initramfs "$R" "$GUEST/initramfs.gz"
     echo "$inputs" > "$GUEST/initramfs.inputs"
 fi
 
