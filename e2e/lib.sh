@@ -384,6 +384,15 @@ helpers_of() {
     return 0
 }
 
+# helper_count: how many virtfs-proxy-helper processes run on the machine
+helper_count() {
+    local p n=0
+    for p in /proc/[0-9]*; do
+        [[ $(readlink "$p/exe" 2>/dev/null) == "$HELPER" ]] && n=$((n + 1))
+    done
+    echo "$n"
+}
+
 # pidfiles_of NAME: the helper pidfiles left for domain NAME
 pidfiles_of() {
     local f

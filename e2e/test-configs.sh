@@ -81,7 +81,7 @@ echo "-- refused at start time, nothing left behind"
 # bad_start DESCRIPTION MESSAGE EXPORT FILESYSTEM-XML [DOMAIN-XML-FILTER]
 # (a MESSAGE starting with ^ is a regular expression)
 bad_start() {
-    local dom=e2e-conf-start fds
+    local dom=e2e-conf-start fds helpers
     row_begin
     define_domain "$dom" "proxyfs.run=none" "$4"
     if [[ -n ${5:-} ]]; then      # redefine from the filtered XML
@@ -89,7 +89,7 @@ bad_start() {
         sed -i "$5" "$E2E/$dom.xml"
         virsh define "$E2E/$dom.xml" >/dev/null
     fi
-    fds=$(daemon_fds)
+    fds=$(daemon_fds) helpers=$(helper_count)
     local want="error: Failed to start domain '$dom'
 error: $2"
     [[ $2 != '^'* ]] || want="^error: Failed to start domain '$dom'
@@ -97,6 +97,7 @@ error: ${2#^}"
     expect_error "$1" "$want" start "$dom"
     check "$1: domain shut off" "shut off" "$(virsh domstate "$dom")"
     check "$1: no helper" "" "$(helpers_of "$3")"
+    check "$1: helper processes on the machine unchanged" "$helpers" "$(helper_count)"
     check "$1: no pidfile" "" "$(pidfiles_of "$dom")"
     check "$1: no QEMU pidfile" "absent" "$([[ -e $STATEDIR/$dom.pid ]] && echo present || echo absent)"
     check "$1: daemon fd count unchanged" "$fds" "$(daemon_fds)"

@@ -70,8 +70,9 @@ attempt() {
         wait_console "$DOM" "$3" 60 || ERRS+=("the guest did not get to /$3/")
         virsh suspend "$DOM" >/dev/null
     fi
-    QPID=$(qemu_pid "$DOM") HPID=$(helpers_of "$E")
-    QFD=$(tr '\0' '\n' < "/proc/$QPID/cmdline" | sed -n 's/^proxy,id=fsdev-fs0,sock_fd=\([0-9]*\).*/\1/p')
+    QPID=$(qemu_pid "$DOM" || true) HPID=$(helpers_of "$E") QFD=''
+    [[ -z $QPID ]] ||
+        QFD=$(tr '\0' '\n' < "/proc/$QPID/cmdline" | sed -n 's/^proxy,id=fsdev-fs0,sock_fd=\([0-9]*\).*/\1/p')
     [[ -n $QPID && -n $HPID && -n $QFD ]] || ERRS+=("no QEMU/helper/sock_fd: '$QPID' '$HPID' '$QFD'")
 }
 

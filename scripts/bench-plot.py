@@ -38,6 +38,8 @@ def main():
     stats = {(r["workload"], r["config"]): r for r in read_tsv(os.path.join(run, "summary.tsv"))}
     configs = [c for c in CONFIGS if any(k[1] == c[0] for k in stats)]
     workloads = [w for w in WORKLOADS if (w, BASE) in stats]
+    if not workloads:
+        sys.exit(f"bench-plot: no {BASE} results in {run}: the plot is relative to them")
     startup = os.path.join(run, "startup.tsv")
     has_startup = os.path.exists(startup)
 
@@ -57,7 +59,8 @@ def main():
             ys.append(med)
             lo.append(med - float(s["min"]) / base)
             hi.append(float(s["max"]) / base - med)
-        n = max(int(stats[(w, key)]["n"]) for w in workloads if (w, key) in stats)
+        n = max((int(stats[(w, key)]["n"]) for w in workloads if (w, key) in stats),
+                default=0)
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, color=colour,
                label=f"{label}, n={n}")
     ax.axhline(1.0, color="black", linewidth=0.8)

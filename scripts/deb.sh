@@ -34,7 +34,7 @@ fi
 mkdir -p "$DL"
 if [[ ! -f $DSC ]]; then
     (cd "$DL" && apt-get source -q --download-only "libvirt=$DEB_SRC_VERSION") ||
-        die "apt-get source libvirt=$DEB_SRC_VERSION failed"
+        die "apt-get source libvirt=$DEB_SRC_VERSION failed; apt offers: $(apt-cache showsrc libvirt 2>/dev/null | sed -n 's/^Version: //p' | paste -sd' ') (a newer bookworm update replaces $DEB_SRC_VERSION in the archive: move DEB_SRC_VERSION and $PIN, see docs/debian-packages.md)"
 fi
 expected=$(awk '{print $1; exit}' "$PIN")
 [[ $expected =~ ^[0-9a-f]{64}$ ]] || die "$PIN holds no sha256"
@@ -154,7 +154,7 @@ got=$(cd "$SRCDIR" && dpkg-parsechangelog -S Version)
 
 # ------------------------------------------------------------ build deps
 step "build dependencies (apt-get build-dep on the unpacked tree)"
-if apt-get -s build-dep "$SRCDIR" 2>/dev/null | grep -q '^Inst '; then
+if apt-get -s build-dep "$SRCDIR" 2>/dev/null | grep '^Inst ' >/dev/null; then
     apt-get build-dep -y -q "$SRCDIR"
 fi
 # patch 3's meson find_program looks for the helper in /usr/lib/qemu; Debian

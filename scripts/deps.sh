@@ -15,6 +15,7 @@ HARNESS_PKGS=(
     busybox-static cpio                     # guest initramfs
     attr                                    # getfattr/setfattr in host-side checks
     iproute2                                # ip: the helper's network namespace
+    procps                                  # pgrep, ps
     python3-pytest python3-libvirt python3-gi python3-libxml2   # tests/virtinst
     gir1.2-libosinfo-1.0 python3-requests
     xvfb xauth dbus-daemon libglib2.0-bin python3-gi-cairo      # virt-manager screenshot
@@ -47,7 +48,7 @@ if ((${#missing[@]})); then
     apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-if apt-get -s build-dep libvirt 2>/dev/null | grep -q '^Inst '; then
+if apt-get -s build-dep libvirt 2>/dev/null | grep '^Inst ' >/dev/null; then
     say "installing libvirt's build dependencies (apt-get build-dep libvirt)"
     apt-get build-dep -y -q libvirt
 fi

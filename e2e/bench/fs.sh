@@ -34,6 +34,9 @@ for ((r = 1; r <= REPEATS; r++)); do
         t0=$SECONDS
         virsh start "$dom" >/dev/null
         uid=$(qemu_uid "$dom" || echo '?')
+        want=$(id -u "$QEMU_USER")
+        [[ $cfg != local ]] || want=0
+        [[ $uid == "$want" ]] || die "fs: $cfg: QEMU runs as uid '$uid', not $want"
         if ! bench_wait_done "$dom" $((TIMEOUT + 60)); then
             bsay "fs: repeat $r $cfg: guest timed out" >&2
         fi

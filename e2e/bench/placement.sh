@@ -45,7 +45,15 @@ variant_xml() {
 # place_helper VARIANT PID: move the helper as the variant says
 place_helper() {
     local cg
-    cg=/sys/fs/cgroup/cpuset$(grep -E '^[0-9]+:cpuset:' "/proc/$2/cgroup" | cut -d: -f3)
+    [[ $1 == h-free || $1 == h-vcpu ]] || return 0
+    # the cgroup v1 cpuset hierarchy (as on this machine); with cgroup v2
+    # only, the helper stays where libvirt put it
+    cg=$(grep -E '^[0-9]+:cpuset:' "/proc/$2/cgroup" | cut -d: -f3 || true)
+    if [[ -z $cg ]]; then
+        bsay "placement: no cgroup v1 cpuset hierarchy: $1 leaves the helper in place" >&2
+        return 0
+    fi
+    cg=/sys/fs/cgroup/cpuset$cg
     case $1 in
         h-free) echo "$2" > "${cg%/emulator}/tasks"
                 taskset -a -pc "0-$(($(nproc) - 1))" "$2" >/dev/null ;;

@@ -122,6 +122,7 @@ restore() {
     set +e
     step "restore: domains, our daemons"
     cleanup_domains
+    virsh net-destroy default >/dev/null 2>&1
     stop_one_daemon libvirtd
     stop_one_daemon virtlogd
     local b=$SNAP/before a=$SNAP/installed
@@ -266,6 +267,10 @@ log_filters = "1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:u
 log_outputs = "1:file:$E2E/libvirtd.log"
 EOF
 ln -sf libvirtd.log "$E2E/virtqemud.log"        # where lib.sh's debug_dump looks
+# libvirt-daemon-config-network marks its "default" network autostart: with
+# dnsmasq-base present the daemon would bring up virbr0, NAT rules and a
+# dnsmasq that outlive it. The test needs no network.
+rm -f /etc/libvirt/qemu/networks/autostart/default.xml
 start_one_daemon virtlogd /run/libvirt/virtlogd-sock
 start_one_daemon libvirtd /run/libvirt/libvirt-sock
 check "virtlogd runs, from /usr/sbin" 1 "$(daemon_pid virtlogd >/dev/null && echo 1)"
@@ -340,6 +345,8 @@ CUR_DOM=''
 
 # ------------------------------------------------------------ leave no trace
 restore
+check "no dnsmasq and no virbr0 left (the default network never started)" "" \
+    "$(pgrep -a dnsmasq; ip -o link show virbr0 2>/dev/null)"
 step "snapshot after, compared with before"
 rm -rf "$SNAP/after"
 snapshot after

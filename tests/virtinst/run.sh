@@ -48,9 +48,16 @@ passed=$(count passed) failed=$(( $(count failed) + $(count error) )) skipped=$(
 ((rc == 0)) || ((failed > 0)) || failed=1      # pytest failed without a count
 
 say "pytest: the in-process tests against the pristine tree, which must fail"
-if VIRTINST_TREE=$PRISTINE "$PYTHON" -m pytest -p no:cacheprovider -q \
-       "$HERE/test_proxy_filesystem.py" > "$log" 2>&1; then
+prc=0
+VIRTINST_TREE=$PRISTINE "$PYTHON" -m pytest -p no:cacheprovider -q \
+    "$HERE/test_proxy_filesystem.py" > "$log" 2>&1 || prc=$?
+if ((prc == 0)); then
     echo "FAIL - the tests pass against the unpatched tree: they test nothing"
+    failed=$((failed + 1))
+elif ((prc != 1)) || ! grep -q '^FAILED' "$log"; then
+    # 2-5: interrupted, internal error, usage error, nothing collected
+    echo "FAIL - pytest against the unpatched tree did not run its tests (exit $prc):"
+    tail -n 5 "$log" | sed 's/^/    /'
     failed=$((failed + 1))
 else
     grep '^FAILED' "$log" | sed 's/^/    /'
