@@ -402,6 +402,41 @@ pidfiles_of() {
     return 0
 }
 
+# CAP_CHOWN 0, CAP_DAC_OVERRIDE 1, CAP_FOWNER 3, CAP_FSETID 4, CAP_SETGID 6,
+# CAP_SETUID 7, CAP_MKNOD 27 (linux/capability.h): what the helper keeps
+# after its chroot.
+HELPER_CAPS_HEX=$(printf '%016x' $(( (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 27) )))
+
+# check_helper_confined HPID EXPORT DAEMON-PID: the helper runs as root,
+# chrooted into EXPORT, with only the capabilities it keeps, and inside
+# libvirt's sandbox (patch "Confine virtfs-proxy-helper"): no-new-privs, its
+# own network and IPC namespaces (the others the daemon's), no core dumps
+# and 64 open files (libvirt's "64 files" is a limit of 65)
+check_helper_confined() {
+    local hpid=$1 dir=$2 dpid=$3 ns h d
+    check "helper Uid:" "0 0 0 0" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
+    check "helper root directory (chroot)" "$dir" "$(readlink "/proc/$hpid/root")"
+    check "helper CapEff" "$HELPER_CAPS_HEX" "$(proc_field "$hpid" CapEff)"
+    check "helper NoNewPrivs" 1 "$(proc_field "$hpid" NoNewPrivs)"
+    for ns in net ipc; do
+        h=$(readlink "/proc/$hpid/ns/$ns") d=$(readlink "/proc/$dpid/ns/$ns")
+        check_match "helper $ns namespace is its own ($h, daemon's $d)" "^$ns:\[[0-9]+\]\$" "$h"
+        [[ $h != "$d" ]] || fail "helper shares the daemon's $ns namespace $d"
+        check "helper $ns namespace has no other process" "$hpid" \
+            "$(for p in /proc/[0-9]*; do [[ $(readlink "$p/ns/$ns" 2>/dev/null) == "$h" ]] && echo "${p#/proc/}"; done | paste -sd' ')"
+    done
+    for ns in mnt pid uts user cgroup; do
+        check "helper $ns namespace is the daemon's" "$(readlink "/proc/$dpid/ns/$ns")" "$(readlink "/proc/$hpid/ns/$ns")"
+    done
+    check "helper has no network interface but lo" "lo" \
+        "$(nsenter -t "$hpid" -n ip -o link show | awk -F': ' '{ print $2 }' | paste -sd' ')"
+    check "helper Max open files (soft hard)" "65 65" "$(proc_limit "$hpid" "Max open files")"
+    check "helper Max core file size (soft hard)" "0 0" "$(proc_limit "$hpid" "Max core file size")"
+}
+
+# proc_limit PID NAME: soft and hard value of limit NAME in /proc/PID/limits
+proc_limit() { awk -v n="$2" 'index($0, n) == 1 { print $(NF - 2), $(NF - 1) }' "/proc/$1/limits"; }
+
 # join_cgroups_of PID: move this (sub)shell into every cgroup of PID (QEMU's
 # device filter then applies to what it runs)
 join_cgroups_of() {

@@ -7,16 +7,10 @@ set -euo pipefail
 NAME=test-processes
 e2e_setup "$NAME"
 
-# CAP_CHOWN 0, CAP_DAC_OVERRIDE 1, CAP_FOWNER 3, CAP_FSETID 4, CAP_SETGID 6,
-# CAP_SETUID 7, CAP_MKNOD 27 (linux/capability.h): what the helper keeps
-# after its chroot.
-CAPS=$(( (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 27) ))
-CAPS_HEX=$(printf '%016x' "$CAPS")
-
 dom=e2e-processes
 dir=$(fresh_dir processes-export)
 quid=$(id -u "$QEMU_USER") qgid=$(id -g "$QEMU_USER")
-echo "-- export $dir; $QEMU_USER is $quid:$qgid; expected helper CapEff $CAPS_HEX"
+echo "-- export $dir; $QEMU_USER is $quid:$qgid; expected helper CapEff $HELPER_CAPS_HEX"
 
 # The guest writes a few files, then sleeps while we look at the processes.
 define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=io:/mnt/share:20:30,sleep:60 proxyfs.timeout=60" \
@@ -52,34 +46,10 @@ qfd=$(tr '\0' '\n' < "/proc/$qpid/cmdline" | sed -n 's/^proxy,id=fsdev-fs0,sock_
 check_match "QEMU's sock_fd $qfd is a socket" '^socket:\[[0-9]+\]$' "$(readlink "/proc/$qpid/fd/$qfd" 2>/dev/null)"
 
 echo "-- helper"
-check "helper Uid:" "0 0 0 0" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
+check_helper_confined "$hpid" "$dir" "$(daemon_pid virtqemud)"
 check "helper Gid:" "0 0 0 0" "$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
-check "helper root directory (chroot)" "$dir" "$(readlink "/proc/$hpid/root")"
-check "helper CapEff" "$CAPS_HEX" "$(proc_field "$hpid" CapEff)"
-check "helper CapPrm" "$CAPS_HEX" "$(proc_field "$hpid" CapPrm)"
+check "helper CapPrm" "$HELPER_CAPS_HEX" "$(proc_field "$hpid" CapPrm)"
 check "helper parent is init (daemonized)" 1 "$(proc_field "$hpid" PPid)"
-
-# libvirt's sandbox around the helper (patch "Confine virtfs-proxy-helper"):
-# no-new-privs, its own network and IPC namespaces, no core dumps and 64
-# open files (libvirt's "64 files" is a limit of 65), and nothing else of
-# the host's namespaces changed.
-check "helper NoNewPrivs" 1 "$(proc_field "$hpid" NoNewPrivs)"
-ns_of() { readlink "/proc/$1/ns/$2"; }
-for ns in net ipc; do
-    h=$(ns_of "$hpid" $ns) d=$(ns_of "$(daemon_pid virtqemud)" $ns)
-    check_match "helper $ns namespace is its own ($h, daemon's $d)" "^$ns:\[[0-9]+\]\$" "$h"
-    [[ $h != "$d" ]] || fail "helper shares the daemon's $ns namespace $d"
-    check "helper $ns namespace has no other process" "$hpid" \
-        "$(for p in /proc/[0-9]*; do [[ $(readlink "$p/ns/$ns" 2>/dev/null) == "$h" ]] && echo "${p#/proc/}"; done | paste -sd' ')"
-done
-for ns in mnt pid uts user cgroup; do
-    check "helper $ns namespace is the daemon's" "$(ns_of "$(daemon_pid virtqemud)" $ns)" "$(ns_of "$hpid" $ns)"
-done
-check "helper has no network interface but lo" "lo" \
-    "$(nsenter -t "$hpid" -n ip -o link show | awk -F': ' '{ print $2 }' | paste -sd' ')"
-limit() { awk -v n="$2" 'index($0, n) == 1 { print $(NF - 2), $(NF - 1) }' "/proc/$1/limits"; }
-check "helper Max open files (soft hard)" "65 65" "$(limit "$hpid" "Max open files")"
-check "helper Max core file size (soft hard)" "0 0" "$(limit "$hpid" "Max core file size")"
 args=$(tr '\0' ' ' < "/proc/$hpid/cmdline")
 check_match "helper command line" "^$HELPER -n -f [0-9]+ -p $dir \$" "$args"
 hfd=$(sed -n 's/.* -f \([0-9]*\) .*/\1/p' <<<"$args")

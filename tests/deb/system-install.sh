@@ -297,7 +297,6 @@ check "no helper left after the guest powered off" "" "$(helpers_of "$dir")"
 
 # ------------------------------------------------------------ who runs what
 step "guest: io then sleep; who runs what"
-CAPS_HEX=$(printf '%016x' $(( (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 27) )))
 dom=deb-processes
 dir=$(fresh_dir processes-export)
 define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=io:/mnt/share:20:30,sleep:60 proxyfs.timeout=60" \
@@ -324,9 +323,7 @@ if [[ -n $qpid && -n $hpid ]]; then
     check "QEMU CapEff" 0000000000000000 "$(proc_field "$qpid" CapEff)"
     check_match "QEMU got the helper's socket as sock_fd" \
         "-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+ " "$(tr '\0' ' ' < "/proc/$qpid/cmdline")"
-    check "helper Uid:" "0 0 0 0" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
-    check "helper chrooted into the export" "$dir" "$(readlink "/proc/$hpid/root")"
-    check "helper CapEff (the 7 it keeps)" "$CAPS_HEX" "$(proc_field "$hpid" CapEff)"
+    check_helper_confined "$hpid" "$dir" "$(daemon_pid libvirtd)"
     check_match "helper command line: the built-in default path" \
         "^/usr/lib/qemu/virtfs-proxy-helper -n -f [0-9]+ -p $dir \$" "$(tr '\0' ' ' < "/proc/$hpid/cmdline")"
     check "domain log in /var/log/libvirt/qemu records the helper's start" 1 \
