@@ -13,6 +13,7 @@
 # Prints "containment-libvirt: N attempts, M contained" before its summary.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$TOP/e2e/security/transcript-lib.sh"
 NAME=test-hostile
 e2e_setup "$NAME"
 
@@ -87,22 +88,6 @@ pc() {
       exec timeout -k 5 60 "$PC" --steal "$QPID:$QFD" --user "$quid:$qgid" --no-new-privs \
           --timeout 3 -- "$@" ) > "$OUT" 2>&1 || ERRS+=("client run $RUN exited $?")
 }
-result_of() {
-    local line
-    line=$(grep -m1 "^REQ $1 " "$OUT" || true)
-    [[ -n $line ]] && echo "${line#* -> }" || echo "<no line>"
-}
-want() { # want N REGEX: request N's result matches REGEX (anchored)
-    local r
-    r=$(result_of "$1")
-    [[ $r =~ ^($2)$ ]] || ERRS+=("run $RUN req $1: wanted /$2/, got '$r'")
-}
-host() { # host DESCRIPTION CMD...: a host-side assertion
-    local d=$1
-    shift
-    "$@" >/dev/null 2>&1 || ERRS+=("host: $d")
-}
-ino_re() { echo "dev=$(stat -c %d "$1") ino=$(stat -c %i "$1")"; }
 
 # finish: the checks after every attempt, then destroy; one verdict line
 finish() {

@@ -26,6 +26,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/transcript-lib.sh"
 HELPER=${HELPER:-/usr/lib/qemu/virtfs-proxy-helper}
 QEMU_IDS=${QEMU_IDS:-65534:65534}
 QUID=${QEMU_IDS%%:*}
@@ -162,35 +163,14 @@ pc() {
     return 0
 }
 
-# The result part of request N's line in the last transcript.
-result_of() {
-    local line
-    line=$(grep -m1 "^REQ $1 " "$OUT" || true)
-    [[ -n $line ]] || { echo "<no line>"; return; }
-    echo "${line#* -> }"
-}
-
-want() { # want N REGEX: request N's result matches REGEX (anchored)
-    local r
-    r=$(result_of "$1")
-    [[ $r =~ ^($2)$ ]] || ERRS+=("run $RUN req $1: wanted /$2/, got '$r'")
-}
-
 want_line() { # want_line REGEX: some line of the transcript matches
     grep -Eq -- "$1" "$OUT" || ERRS+=("run $RUN: no line matching /$1/")
-}
-
-host() { # host DESCRIPTION CMD...: a host-side assertion
-    local d=$1
-    shift
-    "$@" >/dev/null 2>&1 || ERRS+=("host: $d")
 }
 
 escaped() { SOFT+=("$1"); } # evidence of an expected (known) hole
 note() { NOTES+=("$1"); }
 
 ino_of() { stat -c '%d:%i' "$1"; }
-ino_re() { local d i; IFS=: read -r d i < <(ino_of "$1"); echo "dev=$d ino=$i"; }
 
 # Every fd the client got (from the helper or by openat on a helper fd)
 # must be an inode of this export, never a canary inode, never a device.
