@@ -131,8 +131,17 @@ bad_start "export reaches / through .." \
     "Requested operation is not valid: proxy filesystem export '/tmp/..' is the host's root directory: the guest would get root access to the whole host filesystem" \
     "/tmp/.." "$(proxy_fs /tmp/.. t)"
 bad_start "<binary> is not the helper" \
-    "operation failed: virtfs-proxy-helper '/bin/true' died right after start" \
+    "operation failed: virtfs-proxy-helper '/bin/true' exited during its start" \
     "$export_dir" "$(fs_xml " accessmode='passthrough'" "" "      <binary path='/bin/true'/>
+$SRC")"
+# a helper that says why it gives up, as QEMU's does when it cannot chroot:
+# virsh's error carries its last log lines
+fake=$E2E/conf-fake-helper
+printf '#!/bin/sh\necho "fake helper: setting up $*" >&2\necho "fake helper: cannot chroot, giving up" >&2\nexit 0\n' > "$fake"
+chmod 0755 "$fake"
+bad_start "<binary> gives up with a message" \
+    "^operation failed: virtfs-proxy-helper '$fake' exited during its start \(filesystem 'fs0'\); its log $DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper\.log ends with: fake helper: setting up -n -f [0-9]+ -p $export_dir; fake helper: cannot chroot, giving up\$" \
+    "$export_dir" "$(fs_xml " accessmode='passthrough'" "" "      <binary path='$fake'/>
 $SRC")"
 # QEMU itself fails after the helper started: the helper must be stopped.
 bad_start "QEMU fails after the helper started" \

@@ -129,6 +129,18 @@ n=$(grep -c "applying $PATCHDIR/" "$DEBDIR/apply.log" || true)
 say "all $n applied"
 
 
+# ------------------------------------------------------------ packaging
+# The series adds an AppArmor profile, libvirt-virtfs-proxy-helper, which the
+# daemon's profile stacks onto the helper. It ships with the daemon's
+# profile in libvirt-daemon-system, installed and loaded like Debian's
+# other libvirt profiles (dh_install + dh_apparmor, from APPARMOR_SERVICES).
+step "debian/rules: ship and load the libvirt-virtfs-proxy-helper AppArmor profile"
+grep -q '^APPARMOR_SERVICES = \\$' "$SRCDIR/debian/rules" ||
+    die "debian/rules has no APPARMOR_SERVICES list: Debian's packaging changed"
+sed -i '/^APPARMOR_SERVICES = \\$/a\    libvirt-virtfs-proxy-helper \\' "$SRCDIR/debian/rules"
+grep -q '^    libvirt-virtfs-proxy-helper \\$' "$SRCDIR/debian/rules" ||
+    die "could not add the profile to APPARMOR_SERVICES in debian/rules"
+
 # ------------------------------------------------------------ changelog
 step "debian/changelog: $DEB_VERSION"
 dpkg --compare-versions "$DEB_VERSION" gt "$DEB_SRC_VERSION" ||
@@ -214,8 +226,13 @@ expect "augeas lens knows virtfs_proxy_helper" \
 expect "QEMU driver's built-in helper path is /usr/lib/qemu/virtfs-proxy-helper" \
     grep -qa /usr/lib/qemu/virtfs-proxy-helper \
         "$x/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so"
-expect "libvirtd's AppArmor profile may run the helper" \
-    grep -q virtfs-proxy-helper "$x/etc/apparmor.d/usr.sbin.libvirtd"
+expect "libvirtd's AppArmor profile stacks the helper's profile on it" \
+    grep -q 'virtfs-proxy-helper Px -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
+expect "libvirt-daemon-system ships the helper's AppArmor profile" \
+    grep -q '^profile libvirt-virtfs-proxy-helper ' "$x/etc/apparmor.d/libvirt-virtfs-proxy-helper"
+expect "libvirt-daemon-system's postinst loads it" \
+    sh -c "dpkg-deb -e '$OUT/libvirt-daemon-system_${DEB_VERSION}_amd64.deb' '$x/ctrl' &&
+           grep -q 'libvirt-virtfs-proxy-helper' '$x/ctrl/postinst'"
 doc=$OUT/libvirt-doc_${DEB_VERSION}_all.deb
 if [[ -f $doc ]]; then
     dpkg-deb -x "$doc" "$x"

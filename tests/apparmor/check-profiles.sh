@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The daemons' AppArmor profiles, as the patched build installs them into
-# the prefix, must still parse, and must let the daemons run the helper.
-# AppArmor is not active on these machines, so this checks syntax only
-# (apparmor_parser -QK: parse, load nothing).
+# The AppArmor profiles, as the patched build installs them into the prefix,
+# must still parse; the daemons must run the helper stacked on their own
+# profile (they start it with no_new_privs, which forbids any other
+# transition), and the helper's own profile must be there. AppArmor is not
+# active on these machines, so this checks syntax only (apparmor_parser
+# -QK: parse, load nothing); tests/system enforces them on a Debian system.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
@@ -11,17 +13,31 @@ command -v apparmor_parser >/dev/null || die "apparmor_parser missing (make deps
 [[ -d $dir ]] || die "no profiles in $dir (make install)"
 
 pass=0 fail=0
-for p in usr.sbin.virtqemud usr.sbin.libvirtd; do
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL - $*"; }
+for p in usr.sbin.virtqemud usr.sbin.libvirtd libvirt-virtfs-proxy-helper; do
     if out=$(apparmor_parser -QK -I "$dir" "$dir/$p" 2>&1); then
-        pass=$((pass + 1)); echo "ok   - $p parses"
+        ok "$p parses"
     else
-        fail=$((fail + 1)); echo "FAIL - $p does not parse:"; printf '%s\n' "$out"
-    fi
-    if grep -Eq '^ +/usr/\{lib,lib64,lib/qemu,libexec\}/virtfs-proxy-helper PUx,$' "$dir/$p"; then
-        pass=$((pass + 1)); echo "ok   - $p may run virtfs-proxy-helper"
-    else
-        fail=$((fail + 1)); echo "FAIL - $p has no rule for virtfs-proxy-helper"
+        bad "$p does not parse:"; printf '%s\n' "$out"
     fi
 done
+for p in usr.sbin.virtqemud usr.sbin.libvirtd; do
+    if grep -Eq '^ +/usr/\{lib,lib64,lib/qemu,libexec\}/virtfs-proxy-helper Px -> &libvirt-virtfs-proxy-helper,$' "$dir/$p"; then
+        ok "$p runs virtfs-proxy-helper stacked with libvirt-virtfs-proxy-helper"
+    else
+        bad "$p has no stacking rule for virtfs-proxy-helper"
+    fi
+    if grep -q 'virtfs-proxy-helper PUx' "$dir/$p"; then
+        bad "$p still has a PUx rule for the helper (refused under no_new_privs)"
+    else
+        ok "$p has no PUx rule for the helper"
+    fi
+done
+if grep -q '^profile libvirt-virtfs-proxy-helper flags=(attach_disconnected) {$' "$dir/libvirt-virtfs-proxy-helper"; then
+    ok "libvirt-virtfs-proxy-helper defines the profile of that name"
+else
+    bad "libvirt-virtfs-proxy-helper does not define profile libvirt-virtfs-proxy-helper"
+fi
 echo "apparmor: $pass passed, $fail failed"
 ((fail == 0))

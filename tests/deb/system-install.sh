@@ -247,9 +247,11 @@ check "packaged augeas lens parses virtfs_proxy_helper" /opt/helper \
         get "/files$E2E/lens-check.conf/virtfs_proxy_helper" 2>&1 | sed 's/.* = //')"
 # AppArmor is not enforced here: the installed profile can only be parsed
 if command -v apparmor_parser >/dev/null; then
-    check "installed usr.sbin.libvirtd profile parses and may run the helper" 1 \
+    check "installed usr.sbin.libvirtd profile parses and stacks the helper's profile" 1 \
         "$(apparmor_parser -QK /etc/apparmor.d/usr.sbin.libvirtd >/dev/null 2>&1 &&
-           grep -c 'virtfs-proxy-helper PUx' /etc/apparmor.d/usr.sbin.libvirtd)"
+           grep -c 'virtfs-proxy-helper Px -> &libvirt-virtfs-proxy-helper,' /etc/apparmor.d/usr.sbin.libvirtd)"
+    check "installed libvirt-virtfs-proxy-helper profile parses" 0 \
+        "$(apparmor_parser -QK /etc/apparmor.d/libvirt-virtfs-proxy-helper >/dev/null 2>&1; echo $?)"
 fi
 
 # ------------------------------------------------------------ configure, start
