@@ -140,7 +140,7 @@ fake=$E2E/conf-fake-helper
 printf '#!/bin/sh\necho "fake helper: setting up $*" >&2\necho "fake helper: cannot chroot, giving up" >&2\nexit 0\n' > "$fake"
 chmod 0755 "$fake"
 bad_start "<binary> gives up with a message" \
-    "^operation failed: virtfs-proxy-helper '$fake' exited during its start \(filesystem 'fs0'\); its log $DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper\.log ends with: fake helper: setting up -n -f [0-9]+ -p $export_dir; fake helper: cannot chroot, giving up\$" \
+    "^operation failed: virtfs-proxy-helper '$fake' exited during its start; its log $DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper\.log ends with: fake helper: setting up -n -f [0-9]+ -p $export_dir; fake helper: cannot chroot, giving up\$" \
     "$export_dir" "$(fs_xml " accessmode='passthrough'" "" "      <binary path='$fake'/>
 $SRC")"
 # QEMU itself fails after the helper started: the helper must be stopped.
