@@ -376,22 +376,21 @@ qemu_pid() {
 # EXPORT (found by /proc, independently of libvirt's pidfiles)
 helpers_of() {
     local p args
-    for p in /proc/[0-9]*; do
-        [[ $(readlink "$p/exe" 2>/dev/null) == "$HELPER" ]] || continue
+    for p in $(helper_procs); do
         args=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
         [[ " $args" == *" -p $1 "* ]] && echo "${p#/proc/}"
     done
     return 0
 }
 
-# helper_count: how many virtfs-proxy-helper processes run on the machine
-helper_count() {
-    local p n=0
-    for p in /proc/[0-9]*; do
-        [[ $(readlink "$p/exe" 2>/dev/null) == "$HELPER" ]] && n=$((n + 1))
-    done
-    echo "$n"
+# helper_procs: /proc/PID of every process running $HELPER (one find, not
+# a readlink per process: the cycles test asks after every cycle)
+helper_procs() {
+    find /proc/[0-9]*/exe -maxdepth 0 -lname "$HELPER" 2>/dev/null | sed 's|/exe$||'
 }
+
+# helper_count: how many virtfs-proxy-helper processes run on the machine
+helper_count() { helper_procs | wc -l; }
 
 # pidfiles_of NAME: the helper pidfiles left for domain NAME
 pidfiles_of() {
