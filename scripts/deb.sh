@@ -227,7 +227,7 @@ expect "QEMU driver's built-in helper path is /usr/lib/qemu/virtfs-proxy-helper"
     grep -qa /usr/lib/qemu/virtfs-proxy-helper \
         "$x/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so"
 expect "libvirtd's AppArmor profile stacks the helper's profile on it" \
-    grep -q 'virtfs-proxy-helper Px -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
+    grep -q 'virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
 expect "libvirt-daemon-system ships the helper's AppArmor profile" \
     grep -q '^profile libvirt-virtfs-proxy-helper ' "$x/etc/apparmor.d/libvirt-virtfs-proxy-helper"
 expect "libvirt-daemon-system's postinst loads it" \

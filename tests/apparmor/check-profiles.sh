@@ -23,7 +23,7 @@ for p in usr.sbin.virtqemud usr.sbin.libvirtd libvirt-virtfs-proxy-helper; do
     fi
 done
 for p in usr.sbin.virtqemud usr.sbin.libvirtd; do
-    if grep -Eq '^ +/usr/\{lib,lib64,lib/qemu,libexec\}/virtfs-proxy-helper Px -> &libvirt-virtfs-proxy-helper,$' "$dir/$p"; then
+    if grep -Eq '^ +/usr/\{lib,lib64,lib/qemu,libexec\}/virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,$' "$dir/$p"; then
         ok "$p runs virtfs-proxy-helper stacked with libvirt-virtfs-proxy-helper"
     else
         bad "$p has no stacking rule for virtfs-proxy-helper"

@@ -249,7 +249,7 @@ check "packaged augeas lens parses virtfs_proxy_helper" /opt/helper \
 if command -v apparmor_parser >/dev/null; then
     check "installed usr.sbin.libvirtd profile parses and stacks the helper's profile" 1 \
         "$(apparmor_parser -QK /etc/apparmor.d/usr.sbin.libvirtd >/dev/null 2>&1 &&
-           grep -c 'virtfs-proxy-helper Px -> &libvirt-virtfs-proxy-helper,' /etc/apparmor.d/usr.sbin.libvirtd)"
+           grep -c 'virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,' /etc/apparmor.d/usr.sbin.libvirtd)"
     check "installed libvirt-virtfs-proxy-helper profile parses" 0 \
         "$(apparmor_parser -QK /etc/apparmor.d/libvirt-virtfs-proxy-helper >/dev/null 2>&1; echo $?)"
 fi

@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034  # the E2E_* settings below are read by e2e/lib.sh
+# in-vm.sh - the proxy filesystem on the system that users run: inside the
+# stock Debian 12 system VM (tests/system/test-system.sh boots it), with
+# systemd, Debian's kernel, AppArmor enforcing and cgroup v2. It installs
+# our .debs over Debian's libvirt with apt, as README says, and drives
+# Debian's libvirtd through qemu:///system with the stock qemu.conf:
+#
+#   - the system is what users run (LSM, profiles, cgroup2fs, PID 1);
+#   - the install: versions, libvirtd restarted by its unit, the helper's
+#     AppArmor profile loaded and enforcing, domain capabilities;
+#   - a nested TCG guest on a proxy share and a <readonly/> one: passthrough
+#     semantics (chown, mknod, set-group-ID directory, owners on the host),
+#     EROFS and an unchanged host tree, who runs what (QEMU as libvirt-qemu
+#     under its libvirt-UUID profile, the helper as root, chrooted, stacked
+#     on libvirtd's profile, in the domain's cgroup);
+#   - 'systemctl restart libvirtd' under the running guest: the helper is
+#     kept, the guest's writes after the restart land, and the helper ends
+#     with the domain when the guest powers off;
+#   - virsh destroy leaves nothing; a helper that cannot start is refused
+#     with its cause in virsh's error;
+#   - no AppArmor DENIED line in the kernel log but the one a test expects.
+#
+# Layout on the data disk (/srv/test): proxyfs/ (this repository's scripts),
+# debs/, guest/ (kernel, initramfs, probe). Ends with
+# "test-system: N passed, M failed".
+set -euo pipefail
+NAME=test-system
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DATA=${DATA:-/srv/test}
+TEST_OUT=${TEST_OUT:-$DATA/out}        # comes back to the host
+
+E2E_DIR=/var/lib/proxyfs-test          # exports, consoles: the VM's root fs
+E2E_GUEST=$E2E_DIR/guest
+E2E_QEMU_USER=libvirt-qemu
+E2E_LIBDIR=
+E2E_URI=qemu:///system
+E2E_STATEDIR=/run/libvirt/qemu
+E2E_VIRSH=/usr/bin/virsh
+E2E_SBINDIR=/usr/sbin
+E2E_DOMLOGDIR=/var/log/libvirt/qemu
+# shellcheck source=../../e2e/lib.sh
+. "$here/../../e2e/lib.sh"
+export PROBE=$DATA/guest/probe         # check-semantics.sh's generator
+
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+t0=$SECONDS
+step() { echo "== [+$((SECONDS - t0))s] $*"; }
+mkdir -p "$GUEST"
+# the guests' consoles and logs come back with the results
+keep_logs() {
+    mkdir -p "$TEST_OUT/logs"
+    cp "$E2E"/*.console "$DOMLOGDIR"/*.log "$TEST_OUT/logs/" 2>/dev/null || true
+}
+trap keep_logs EXIT
+cp "$DATA/guest/vmlinuz" "$DATA/guest/initramfs.gz" "$GUEST/"
+libvirtd_pid() { systemctl show -p MainPID --value libvirtd; }
+aa_label() { cat "/proc/$1/attr/current" 2>/dev/null; }
+# the AppArmor DENIED lines of the kernel log since this boot
+denied_lines() { journalctl -k -b -o cat 2>/dev/null | grep 'apparmor="DENIED"' || true; }
+
+# ------------------------------------------------------------ the system
+step "the system: $(uname -r), $(systemctl is-system-running 2>/dev/null || true)"
+check_match "active LSMs include apparmor" '(^|,)apparmor(,|$)' "$(cat /sys/kernel/security/lsm)"
+check "AppArmor enabled (aa-enabled)" Yes "$(aa-enabled 2>&1)"
+check "cgroup file system" cgroup2fs "$(stat -fc %T /sys/fs/cgroup)"
+check "PID 1" systemd "$(cat /proc/1/comm)"
+check "Debian's libvirt before the install" "9.0.0-4+deb12u2" "$(dpkg-query -W -f='${Version}' libvirt-daemon)"
+
+# ------------------------------------------------------------ install
+mapfile -t debs < <(ls "$DATA"/debs/*.deb)
+VERSION=$(dpkg-deb -f "$(ls "$DATA"/debs/libvirt-daemon_*.deb)" Version)
+step "apt-get install of ${#debs[@]} packages, libvirt $VERSION (as README's \"Use it\")"
+if apt-get install -y -q --no-install-recommends "${debs[@]}" > "$TEST_OUT/install.log" 2>&1; then
+    pass "apt-get install of ${#debs[@]} .debs over Debian's libvirt (log: install.log)"
+else
+    tail -n 30 "$TEST_OUT/install.log" | sed 's/^/    | /'
+    fail "apt-get install of the .debs"
+fi
+for p in libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system \
+         libvirt-daemon-system-systemd; do
+    check "$p at our version" "$VERSION ii " "$(dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$p")"
+done
+check "libvirtd active after the upgrade (restarted by the package)" active "$(systemctl is-active libvirtd)"
+check "the stock qemu.conf, with the helper documented" \
+    '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
+check "no setting in qemu.conf (stock)" "" "$(grep -Ev '^[[:space:]]*(#|$)' /etc/libvirt/qemu.conf)"
+profiles=$(cat /sys/kernel/security/apparmor/profiles)
+check "libvirtd's profile enforcing" "libvirtd (enforce)" "$(grep -x 'libvirtd (.*)' <<<"$profiles")"
+check "the helper's profile loaded and enforcing" "libvirt-virtfs-proxy-helper (enforce)" \
+    "$(grep -x 'libvirt-virtfs-proxy-helper (.*)' <<<"$profiles")"
+check "libvirtd runs under its profile" "libvirtd (enforce)" "$(aa_label "$(libvirtd_pid)")"
+t=$SECONDS
+check "virsh uri" qemu:///system "$(virsh_t 300 uri)"
+echo "   (first connection: $((SECONDS - t)) s)"
+check_match "domain capabilities list the proxy driver" "<value>proxy</value>" \
+    "$(virsh domcapabilities --virttype qemu | sed -n '/<filesystem/,/<\/filesystem>/p' | tr -d ' \n')"
+denied_before=$(denied_lines | wc -l)
+
+# ------------------------------------------------------------ the guest
+# One nested guest (4-6 minutes under TCG in TCG) does everything that needs
+# a guest: semantics on the proxy share, the read-only share, I/O, then it
+# sleeps while libvirtd restarts, streams files after the restart, and
+# powers off.
+step "guest sys-main: a proxy share and a <readonly/> one (nested TCG: minutes)"
+dom=sys-main
+rw=$(fresh_dir main-export)
+ro=$(fresh_dir ro-export)
+echo "seed for the readonly scenario" > "$ro/seed"
+chown 1234:5678 "$ro/seed"
+chmod 0640 "$ro/seed"
+setfattr -n user.proxyfs.seed -v seed-xattr "$ro/seed"
+mkdir -m 0750 "$ro/subdir"
+echo nested > "$ro/subdir/nested"
+ln -s seed "$ro/seed-link"
+touch -h -d @1234567890 "$ro/seed" "$ro/subdir/nested" "$ro/seed-link"
+ro_before=$(tree_listing "$ro")
+SLEEP=90
+define_domain "$dom" "quiet proxyfs.mounts=share:/mnt/share,ro:/mnt/ro proxyfs.timeout=1500 proxyfs.run=semantics:/mnt/share,readonly:/mnt/ro,io:/mnt/share:20:120,sleep:$SLEEP,stream:/mnt/share:8:120" \
+    "$(proxy_fs "$rw" share)" "$(proxy_fs "$ro" ro "<readonly/>")"
+t_start=$SECONDS
+running=1
+if out=$(virsh start "$dom" 2>&1); then
+    pass "virsh start $dom ($((SECONDS - t_start)) s)"
+else
+    fail "virsh start $dom: $out"
+    running=0
+    echo "   AppArmor says:"
+    journalctl -k -b -o cat | grep 'apparmor=' | tail -n 5 | sed 's/^/    | /'
+fi
+qpid=$(qemu_pid "$dom" || true)
+mapfile -t hpids < <(helper_pids "$dom")
+check "two helpers, one per share" 2 "${#hpids[@]}"
+hrw=$(helpers_of "$rw") hro=$(helpers_of "$ro")
+
+# ------------------------------------------------------------ meanwhile
+# What needs no guest runs while the guest boots.
+step "virsh destroy of a running domain (paused: no guest needed) leaves nothing"
+d2=sys-destroy
+x=$(fresh_dir destroy-export)
+define_domain "$d2" "" "$(proxy_fs "$x" share)"
+if virsh start --paused "$d2" >/dev/null; then
+    h=$(helpers_of "$x")
+    check_match "$d2: its helper runs" '^[0-9]+$' "$h"
+    virsh destroy "$d2" >/dev/null
+    [[ -z $h ]] || wait_gone "$h" 10 || true
+    check "$d2: no helper after destroy" "" "$(helpers_of "$x")"
+    check "$d2: no helper pidfile after destroy" "" "$(pidfiles_of "$d2")"
+    check "$d2: no QEMU pidfile after destroy" "" "$(ls "$STATEDIR/$d2.pid" 2>/dev/null)"
+else
+    fail "virsh start --paused $d2"
+fi
+# A helper that hangs does not exit when QEMU goes: libvirt must signal it,
+# which AppArmor allows only between the daemon and the helper's profile.
+if virsh start --paused "$d2" >/dev/null; then
+    h=$(helpers_of "$x")
+    [[ -z $h ]] || kill -STOP "$h"
+    t=$SECONDS
+    virsh destroy "$d2" >/dev/null
+    [[ -z $h ]] || wait_gone "$h" 30 || true
+    check "$d2: a stopped (hung) helper is killed on destroy ($((SECONDS - t)) s)" "" "$(helpers_of "$x")"
+    check "$d2: its pidfile removed" "" "$(pidfiles_of "$d2")"
+else
+    fail "virsh start --paused $d2 (second)"
+fi
+cleanup_domain "$d2"
+CUR_DOM=$dom
+
+step "a helper that AppArmor does not let libvirtd run: virsh names the cause"
+# /usr/bin/* is PUx in libvirtd's profile: under no_new_privs AppArmor
+# refuses that exec (the cause of the failure our first users saw).
+d3=sys-denied
+y=$(fresh_dir denied-export)
+define_domain "$d3" "" "$(fs_xml " accessmode='passthrough'" "" "      <binary path='/usr/bin/true'/>
+      <source dir='$y'/>" t)"
+err=$(virsh start "$d3" 2>&1 >/dev/null) || true
+check_match "virsh start fails naming the helper" "virtfs-proxy-helper '/usr/bin/true' exited during its start" "$err"
+check_match "... and the cause from the helper's log" "cannot execute binary /usr/bin/true: Operation not permitted" "$err"
+check "$d3: not running, nothing left" "shut off|" "$(virsh domstate "$d3")|$(pidfiles_of "$d3")"
+cleanup_domain "$d3"
+EXPECTED_DENIED='apparmor="DENIED" operation="exec" .*info="no new privs".* profile="libvirtd" name="/usr/bin/true"'
+CUR_DOM=$dom
+
+# ------------------------------------------------------------ who runs what
+step "who runs what, while the guest works"
+if [[ -n $qpid && -n $hrw && -n $hro ]]; then
+    quid=$(id -u libvirt-qemu)
+    check "QEMU runs as libvirt-qemu (Uid:)" "$quid $quid $quid $quid" \
+        "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$qpid/status")"
+    check "QEMU CapEff" 0000000000000000 "$(proc_field "$qpid" CapEff)"
+    check_match "QEMU under its per-domain AppArmor profile" \
+        '^libvirt-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12} \(enforce\)$' "$(aa_label "$qpid")"
+    check_match "QEMU got both sockets" \
+        "-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+ .*-fsdev proxy,id=fsdev-fs1,sock_fd=[0-9]+,readonly=on " \
+        "$(tr '\0' ' ' < "/proc/$qpid/cmdline")"
+    for h in "$hrw:$rw" "$hro:$ro"; do
+        hpid=${h%%:*} export_dir=${h#*:}
+        echo "   helper $hpid for $export_dir"
+        check_helper_confined "$hpid" "$export_dir" "$(libvirtd_pid)"
+        check "helper stacked on libvirtd's AppArmor profile" \
+            "libvirtd//&libvirt-virtfs-proxy-helper (enforce)" "$(aa_label "$hpid")"
+        check "helper in QEMU's cgroup (v2)" "$(cat "/proc/$qpid/cgroup")" "$(cat "/proc/$hpid/cgroup")"
+    done
+    check_match "QEMU's cgroup is the domain's emulator cgroup" '^0::/machine\.slice/machine-qemu.*sys.*main\.scope(/libvirt)?/emulator$' \
+        "$(cat "/proc/$qpid/cgroup")"
+else
+    fail "no QEMU ($qpid) or helpers ($hrw, $hro) for $dom"
+fi
+
+# ------------------------------------------------------------ restart
+if ((!running)); then
+    fail "$dom did not start: no guest checks"
+elif wait_console "$dom" '^PROBE-RUN sleep' 900; then
+    pass "$dom: semantics, readonly and io done; the guest sleeps ($((SECONDS - t_start)) s after start)"
+else
+    fail "$dom: the guest never got to its sleep"
+fi
+step "systemctl restart libvirtd while $dom runs"
+systemctl restart libvirtd
+t_restart=$(date +%s)
+check "libvirtd active again" active "$(systemctl is-active libvirtd)"
+check "virsh: $dom still running" running "$(virsh_t 120 domstate "$dom")"
+check "the same QEMU" "$qpid" "$(qemu_pid "$dom" || true)"
+check "the same helpers" "$hrw $hro" "$(helpers_of "$rw") $(helpers_of "$ro")"
+check "the same helper pidfiles" 2 "$(pidfiles_of "$dom" | wc -l)"
+
+if wait_shutoff "$dom" 900; then
+    pass "$dom powered off by itself ($((SECONDS - t_start)) s after start)"
+else
+    fail "$dom still running 900 s after the restart"
+    virsh destroy "$dom" >/dev/null 2>&1 || true
+fi
+for h in $hrw $hro; do wait_gone "$h" 10 || true; done
+check "no helper left after the guest powered off (stopped by the restarted daemon)" "" \
+    "$(helpers_of "$rw")$(helpers_of "$ro")"
+check "no helper pidfile left" "" "$(pidfiles_of "$dom")"
+check "guest PROBE-EXIT" 0 "$(probe_exit "$dom")"
+
+step "what the guest did, checked on the host"
+check "guest's chown landed: sem/file owner" 1234:5678 "$(stat -c %u:%g "$rw/sem/file" 2>&1)"
+out=$("$TOP/e2e/guest/check-semantics.sh" "$rw" 2>&1) || true
+grep '^FAIL' <<<"$out" | sed 's/^/    /' || true
+check_match "check-semantics on the host: 0 failed" '^semantics: [1-9][0-9]* passed, 0 failed$' "$(tail -n 1 <<<"$out")"
+check "set-group-ID directory: mode and owner" "2775 1234:5678" "$(stat -c '%a %u:%g' "$rw/sem/setgid-dir" 2>&1)"
+check "a file made in it inherited its group" "1234:5678" "$(stat -c '%u:%g' "$rw/sem/setgid-dir/inherited" 2>&1)"
+ops=$(console "$dom" | awk '$1 == "PROBE" && $3 ~ "^/mnt/ro/" && $2 != "read" { print $2 "=" $4 "/" $5 }' | paste -sd' ')
+check "read-only share: every modifying call failed with EROFS" \
+    "create=ok/EROFS write=ok/EROFS truncate=ok/EROFS chown=ok/EROFS chmod=ok/EROFS utime=ok/EROFS setxattr=ok/EROFS mkdir=ok/EROFS mkfifo=ok/EROFS mknod=ok/EROFS symlink=ok/EROFS link=ok/EROFS rename=ok/EROFS unlink=ok/EROFS" \
+    "$ops"
+if [[ $ro_before == "$(tree_listing "$ro")" ]]; then
+    pass "read-only share: the host directory is unchanged"
+else
+    fail "read-only share: the host directory changed"
+fi
+check "io: 20 files written through the helper" 20 "$(find "$rw/io" -type f -size 64k 2>/dev/null | wc -l)"
+# the files the guest streamed after the restart: each with its size and
+# checksum, made after the daemon came back
+n=0 bad=0
+while read -r _ _ file size sum; do
+    n=$((n + 1))
+    got="$(stat -c '%s' "$rw/stream/$file" 2>/dev/null) $(sha256sum < "$rw/stream/$file" 2>/dev/null | cut -d' ' -f1)"
+    [[ $got == "$size $sum" ]] || { bad=$((bad + 1)); echo "    $file: $got, guest said $size $sum"; }
+    (( $(stat -c %Z "$rw/stream/$file" 2>/dev/null || echo 0) >= t_restart )) ||
+        { bad=$((bad + 1)); echo "    $file: changed before the restart"; }
+done < <(console "$dom" | grep '^PROBE-STREAM synced ')
+check "files streamed after the restart: 8, on the host as the guest wrote them" "8 0" "$n $bad"
+cleanup_domain "$dom"
+CUR_DOM=''
+
+# ------------------------------------------------------------ AppArmor
+step "AppArmor: DENIED lines in the kernel log"
+mapfile -t denied < <(denied_lines | tail -n +$((denied_before + 1)))
+unexpected=0 expected=0
+for l in "${denied[@]}"; do
+    if [[ $l =~ $EXPECTED_DENIED ]]; then
+        expected=$((expected + 1))
+    else
+        unexpected=$((unexpected + 1))
+        echo "    $l"
+    fi
+done
+check "the expected denial: libvirtd may not exec /usr/bin/true under no_new_privs" 1 "$expected"
+check "no other DENIED line since the install" 0 "$unexpected"
+check "no DENIED line before the install either" 0 "$denied_before"
+
+echo "   ($((SECONDS - t0)) s in all)"
+summary "$NAME"
