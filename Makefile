@@ -5,7 +5,7 @@ S := scripts
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
         test-workflow test-apparmor test-security guest e2e demo clean \
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
-        bench test-bench deb test-deb
+        bench test-bench deb test-deb system-image system-smoke test-system
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -32,6 +32,10 @@ help:
 	@echo "make test-deb      install the .debs, a proxy guest through the system libvirtd, purge (root)"
 	@echo "make test-security a compromised QEMU against the helper, faults, 100 start/destroy"
 	@echo "                   cycles, bad configurations (root)"
+	@echo "make system-image  a stock Debian 12 system VM image: systemd, AppArmor, Debian's libvirt (root)"
+	@echo "make system-smoke  boot it under TCG and check it is that system (root)"
+	@echo "make test-system   our .debs on that system: a nested proxy guest through its libvirtd,"
+	@echo "                   AppArmor enforcing, a daemon restart (root)"
 
 deps:
 	@$(S)/deps.sh
@@ -79,11 +83,15 @@ deb:
 	@$(S)/deb.sh
 test-deb: guest
 	@tests/deb/system-install.sh
+system-image:
+	@$(S)/system-image.sh
+system-smoke:
+	@tests/system/smoke.sh
+test-system: guest
+	@tests/system/test-system.sh
 
-check: deps
-	@$(MAKE) --no-print-directory unit install test-workflow test-apparmor test-virtinst screenshot \
-		test-security e2e test-bench deb test-deb bisect
-	@echo "==> make check: all stages passed"
+check:
+	@$(S)/check.sh
 	@cat work/security-summary
 
 demo: deps install guest

@@ -4,6 +4,7 @@
 # incrementally and run the whole unit suite including syntax-check. A clone,
 # not a git worktree: libvirt registers syntax-check only where .git is a
 # directory. Stops at the first patch that breaks anything, and names it.
+# The commit that make unit passed in the work tree is not tested twice.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -28,10 +29,17 @@ if [[ ! -d $wt/.git ]]; then
 fi
 wgit fetch -q --tags "$TREE" HEAD
 
+# make unit already built and tested this commit in the work tree
+passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)
+
 i=0
 for c in "${commits[@]}"; do
     i=$((i + 1))
     subject=$(tgit log -1 --format=%s "$c")
+    if [[ $c == "$passed" ]]; then
+        say "bisect [$i/${#commits[@]}] $subject: passed make unit as the work tree's HEAD ($(cut -c1-12 <<<"$c")), not tested again"
+        continue
+    fi
     say "bisect [$i/${#commits[@]}] $subject"
     wgit checkout -q --detach "$c"
     if ! "$TOP/scripts/build.sh" "$wt" "$bbuild" > "$WORK/bisect.log" 2>&1; then

@@ -23,6 +23,7 @@ HARNESS_PKGS=(
     gir1.2-libvirt-glib-1.0 gir1.2-gtk-vnc-2.0
     adwaita-icon-theme librsvg2-common fonts-dejavu-core
     python3-matplotlib                      # make bench: the plot
+    debootstrap                             # make system-image: the Debian 12 system VM
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"
