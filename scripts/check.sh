@@ -7,8 +7,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-STAGES=(deps unit install test-workflow test-apparmor test-virtinst screenshot
-        test-security e2e test-bench deb test-deb test-system bisect)
+# bisect runs in place (BISECT_IN_PLACE, see bisect.sh): it builds and
+# tests every patch in the work tree and ends with make build and make
+# unit of the whole series, which the later stages use.
+STAGES=(deps bisect install test-workflow test-apparmor test-virtinst screenshot
+        test-security e2e test-bench deb test-deb test-system)
+export BISECT_IN_PLACE=1
 TIMES=$WORK/ci-stage-times
 mkdir -p "$WORK"
 : > "$TIMES"
@@ -34,7 +38,7 @@ stop_image() { [[ -z $image_pid ]] || kill "$image_pid" 2>/dev/null || true; }
 trap stop_image EXIT
 
 for stage in "${STAGES[@]}"; do
-    [[ $stage != unit ]] || start_image
+    [[ $stage != bisect ]] || start_image
     if [[ $stage == test-system && -n $image_pid ]]; then
         say "check: waiting for the system image (background build)"
         if wait "$image_pid"; then
