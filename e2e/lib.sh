@@ -386,7 +386,8 @@ helpers_of() {
 # helper_procs: /proc/PID of every process running $HELPER (one find, not
 # a readlink per process: the cycles test asks after every cycle)
 helper_procs() {
-    find /proc/[0-9]*/exe -maxdepth 0 -lname "$HELPER" 2>/dev/null | sed 's|/exe$||'
+    # find fails for processes that end while it looks: not an error here
+    { find /proc/[0-9]*/exe -maxdepth 0 -lname "$HELPER" 2>/dev/null || true; } | sed 's|/exe$||'
 }
 
 # helper_count: how many virtfs-proxy-helper processes run on the machine
