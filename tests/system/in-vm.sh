@@ -198,7 +198,7 @@ if [[ -n $qpid && -n $hrw && -n $hro ]]; then
         echo "   helper $hpid for $export_dir"
         check_helper_confined "$hpid" "$export_dir" "$(libvirtd_pid)"
         check "helper stacked on libvirtd's AppArmor profile" \
-            "libvirtd//&libvirt-virtfs-proxy-helper (enforce)" "$(aa_label "$hpid")"
+            "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$hpid")"
         check "helper in QEMU's cgroup (v2)" "$(cat "/proc/$qpid/cgroup")" "$(cat "/proc/$hpid/cgroup")"
     done
     check_match "QEMU's cgroup is the domain's emulator cgroup" '^0::/machine\.slice/machine-qemu.*sys.*main\.scope(/libvirt)?/emulator$' \
