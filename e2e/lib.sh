@@ -357,6 +357,19 @@ fresh_dir() {
     echo "$d"
 }
 
+# seed_readonly DIR: what the guest's readonly scenario reads and tries to
+# change in a <readonly/> export (owners, modes, an xattr, a symlink, times)
+seed_readonly() {
+    echo "seed for the readonly scenario" > "$1/seed"
+    chown 1234:5678 "$1/seed"
+    chmod 0640 "$1/seed"
+    setfattr -n user.proxyfs.seed -v seed-xattr "$1/seed"
+    mkdir -m 0750 "$1/subdir"
+    echo nested > "$1/subdir/nested"
+    ln -s seed "$1/seed-link"
+    touch -h -d @1234567890 "$1/seed" "$1/subdir/nested" "$1/seed-link"
+}
+
 # path_fs DIR TAG ACCESSMODE [EXTRA-XML]: a stock 9p share (QEMU's local driver)
 path_fs() {
     printf "    <filesystem type='mount' accessmode='%s'>\n      <driver type='path'/>\n      <source dir='%s'/>\n      <target dir='%s'/>\n%s    </filesystem>" \

@@ -9,14 +9,7 @@ e2e_setup "$NAME"
 
 dom=e2e-readonly
 dir=$(fresh_dir readonly-export)
-echo "seed for the readonly scenario" > "$dir/seed"
-chown 1234:5678 "$dir/seed"
-chmod 0640 "$dir/seed"
-setfattr -n user.proxyfs.seed -v seed-xattr "$dir/seed"
-mkdir -m 0750 "$dir/subdir"
-echo nested > "$dir/subdir/nested"
-ln -s seed "$dir/seed-link"
-touch -h -d @1234567890 "$dir/seed" "$dir/subdir/nested" "$dir/seed-link"
+seed_readonly "$dir"
 before=$(tree_listing "$dir")
 echo "-- export $dir ($(wc -l <<<"$before") listing lines), <readonly/>, guest mounts it rw"
 

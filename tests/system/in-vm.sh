@@ -106,14 +106,7 @@ step "guest sys-main: a proxy share and a <readonly/> one (nested TCG: minutes)"
 dom=sys-main
 rw=$(fresh_dir main-export)
 ro=$(fresh_dir ro-export)
-echo "seed for the readonly scenario" > "$ro/seed"
-chown 1234:5678 "$ro/seed"
-chmod 0640 "$ro/seed"
-setfattr -n user.proxyfs.seed -v seed-xattr "$ro/seed"
-mkdir -m 0750 "$ro/subdir"
-echo nested > "$ro/subdir/nested"
-ln -s seed "$ro/seed-link"
-touch -h -d @1234567890 "$ro/seed" "$ro/subdir/nested" "$ro/seed-link"
+seed_readonly "$ro"
 ro_before=$(tree_listing "$ro")
 SLEEP=90
 define_domain "$dom" "quiet proxyfs.mounts=share:/mnt/share,ro:/mnt/ro proxyfs.timeout=1500 proxyfs.run=semantics:/mnt/share,readonly:/mnt/ro,io:/mnt/share:20:120,sleep:$SLEEP,stream:/mnt/share:8:120" \
