@@ -135,12 +135,12 @@ bad_start "<binary> is not the helper" \
     "$export_dir" "$(fs_xml " accessmode='passthrough'" "" "      <binary path='/bin/true'/>
 $SRC")"
 # a helper that says why it gives up, as QEMU's does when it cannot chroot:
-# virsh's error carries its last log lines
+# virsh's error carries its last log lines, control bytes replaced by '?'
 fake=$E2E/conf-fake-helper
-printf '#!/bin/sh\necho "fake helper: setting up $*" >&2\necho "fake helper: cannot chroot, giving up" >&2\nexit 0\n' > "$fake"
+printf '#!/bin/sh\necho "fake helper: setting up $*" >&2\necho "fake helper: cannot chroot, giving up" >&2\nprintf "fake helper: \\033]0;terminal title\\007 control bytes\\n" >&2\nexit 0\n' > "$fake"
 chmod 0755 "$fake"
 bad_start "<binary> gives up with a message" \
-    "^operation failed: virtfs-proxy-helper '$fake' exited during its start; its log $DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper\.log ends with: fake helper: setting up -n -f [0-9]+ -p $export_dir; fake helper: cannot chroot, giving up\$" \
+    "^operation failed: virtfs-proxy-helper '$fake' exited during its start; its log $DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper\.log ends with: fake helper: setting up -n -f [0-9]+ -p $export_dir; fake helper: cannot chroot, giving up; fake helper: \\?\\]0;terminal title\\? control bytes\$" \
     "$export_dir" "$(fs_xml " accessmode='passthrough'" "" "      <binary path='$fake'/>
 $SRC")"
 # QEMU itself fails after the helper started: the helper must be stopped.

@@ -28,6 +28,7 @@ if [[ ${BISECT_IN_PLACE:-} == 1 ]]; then
     wt=$TREE
     bbuild=$BUILD
     trap 'tgit checkout -q "$branch"' EXIT
+    trap 'exit 130' INT TERM HUP       # so that the EXIT trap runs
 fi
 
 wgit() { git -c safe.directory="$wt" -C "$wt" "$@"; }
