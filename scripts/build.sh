@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Configure (once) and build the work tree with meson + ninja: QEMU driver,
-# tests and HTML docs on, -Werror as a git checkout has it. The Cloud
-# Hypervisor driver is off: it does not build with -Werror against bookworm's
-# curl, and we do not need it. QEMU's default user is the dedicated
+# tests and HTML docs on, -Werror as a git checkout has it, -O2 as libvirt's
+# default but without debug info (make bisect builds the tree once per
+# patch, and -g slows every compile and link for nothing a test uses). The
+# Cloud Hypervisor driver is off: it does not build with -Werror against
+# bookworm's curl, and we do not need it. QEMU's default user is the dedicated
 # unprivileged user of the end-to-end tests (e2e/lib.sh creates it).
 # Usage: build.sh [SRCDIR BUILDDIR]   (defaults: the work tree and work/build)
 set -euo pipefail
@@ -19,6 +21,7 @@ if [[ ! -f $build/build.ninja ]]; then
         --prefix="$PREFIX" \
         -Ddriver_qemu=enabled -Ddriver_ch=disabled \
         -Ddocs=enabled -Dtests=enabled -Dwerror=true \
+        -Ddebug=false -Doptimization=2 \
         -Dqemu_user=proxyfs-qemu -Dqemu_group=proxyfs-qemu \
         > "$build.setup.log" 2>&1 || { tail -n 40 "$build.setup.log" >&2; die "meson setup failed (log: $build.setup.log)"; }
 fi
