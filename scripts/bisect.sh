@@ -18,21 +18,8 @@ if ((${#commits[@]} == 0)); then
     commits=("$BASE_TAG")
 fi
 
-# BISECT_IN_PLACE=1 (make check): walk the work tree itself through the
-# series with make build's directory, ending where it started. The last
-# step is make build + make unit of the HEAD, which make check then needs
-# not repeat. Only for a tree that holds nothing but the series.
-if [[ ${BISECT_IN_PLACE:-} == 1 ]]; then
-    [[ -z $(tgit status --porcelain) ]] || die "BISECT_IN_PLACE needs a clean work tree"
-    branch=$(tgit symbolic-ref -q --short HEAD) || die "BISECT_IN_PLACE needs the work tree on a branch"
-    wt=$TREE
-    bbuild=$BUILD
-    trap 'tgit checkout -q "$branch"' EXIT
-    trap 'exit 130' INT TERM HUP       # so that the EXIT trap runs
-fi
-
 wgit() { git -c safe.directory="$wt" -C "$wt" "$@"; }
-if [[ ${BISECT_IN_PLACE:-} != 1 && ! -d $wt/.git ]]; then
+if [[ ! -d $wt/.git ]]; then
     rm -rf "$wt" "$bbuild"
     git -c safe.directory="$TREE" clone -q --no-checkout "$TREE" "$wt"
     wgit checkout -q --detach "$BASE_TAG"
@@ -40,12 +27,10 @@ if [[ ${BISECT_IN_PLACE:-} != 1 && ! -d $wt/.git ]]; then
     cp -a "$TREE/src/keycodemapdb" "$wt/src/keycodemapdb"
     echo "/src/keycodemapdb/" >> "$wt/.git/info/exclude"
 fi
-[[ ${BISECT_IN_PLACE:-} == 1 ]] || wgit fetch -q --tags "$TREE" HEAD
+wgit fetch -q --tags "$TREE" HEAD
 
-# make unit already built and tested this commit in the work tree (in
-# place, the build must end at the HEAD: nothing is skipped)
-passed=
-[[ ${BISECT_IN_PLACE:-} == 1 ]] || passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)
+# make unit already built and tested this commit in the work tree
+passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)
 
 i=0
 for c in "${commits[@]}"; do
