@@ -7,7 +7,7 @@
 # qemu:///system. Results in work/system/test/out/ (run.log, the kernel
 # log, the journal, the guest consoles). Needs root.
 #
-# Environment: TIMEOUT (seconds for the VM, default 2700); SYSTEM_IMAGE=DIR
+# Environment: TIMEOUT (seconds for the VM, default 1500; a run takes 7); SYSTEM_IMAGE=DIR
 # boots that image as it is (default: scripts/system-image.sh's current one).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -57,7 +57,7 @@ say "test-system: image $(basename "$img"), $(ls "$D/data/debs" | wc -l) package
 # ------------------------------------------------------------ run
 t1=$SECONDS
 rc=0
-"$TOP/scripts/system-vm.sh" --timeout "${TIMEOUT:-2700}" "$D/data" "$D/out" || rc=$?
+"$TOP/scripts/system-vm.sh" --timeout "${TIMEOUT:-1500}" "$D/data" "$D/out" || rc=$?
 result=$(grep -a '^test-system: [0-9]* passed, [0-9]* failed$' "$D/out/run.log" 2>/dev/null | tail -n 1 || true)
 say "test-system: inputs $((t1 - t0)) s, VM $((SECONDS - t1)) s (boot to the test unit" \
     "$(cat "$D/out/boot-to-unit" 2>/dev/null || echo '?') s); results in ${D#"$TOP"/}/out"
