@@ -7,7 +7,7 @@
 # qemu:///system. Results in work/system/test/out/ (run.log, the kernel
 # log, the journal, the guest consoles). Needs root.
 #
-# Environment: TIMEOUT (seconds for the VM, default 1500; a run takes 7); SYSTEM_IMAGE=DIR
+# Environment: TIMEOUT (seconds for the VM, default 1500; a run takes about 7 minutes); SYSTEM_IMAGE=DIR
 # boots that image as it is (default: scripts/system-image.sh's current one).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
