@@ -141,6 +141,22 @@ sed -i '/^APPARMOR_SERVICES = \\$/a\    libvirt-virtfs-proxy-helper \\' "$SRCDIR
 grep -q '^    libvirt-virtfs-proxy-helper \\$' "$SRCDIR/debian/rules" ||
     die "could not add the profile to APPARMOR_SERVICES in debian/rules"
 
+# Removed, or replaced by a libvirt without proxy filesystems, these
+# packages first name the domains that use them and stop the running ones,
+# whose root helpers nothing would stop afterwards
+# (packaging/debian/proxyfs-prerm.sh). Debian ships no prerm of its own for
+# either package: debhelper's part goes where #DEBHELPER# is.
+for pkg in libvirt-daemon-system libvirt-daemon-driver-qemu; do
+    [[ ! -e $SRCDIR/debian/$pkg.prerm ]] || die "Debian now ships debian/$pkg.prerm: merge ours into it"
+    step "debian/$pkg.prerm: name and stop proxy domains before libvirt goes"
+    {
+        printf '#!/bin/sh\nset -e\n\n'
+        cat "$TOP/packaging/debian/proxyfs-prerm.sh"
+        printf '\n#DEBHELPER#\n\nexit 0\n'
+    } > "$SRCDIR/debian/$pkg.prerm"
+    chmod 0755 "$SRCDIR/debian/$pkg.prerm"
+done
+
 # ------------------------------------------------------------ changelog
 step "debian/changelog: $DEB_VERSION"
 dpkg --compare-versions "$DEB_VERSION" gt "$DEB_SRC_VERSION" ||
@@ -233,6 +249,11 @@ expect "libvirt-daemon-system ships the helper's AppArmor profile" \
 expect "libvirt-daemon-system's postinst loads it" \
     sh -c "dpkg-deb -e '$OUT/libvirt-daemon-system_${DEB_VERSION}_amd64.deb' '$x/ctrl' &&
            grep -q 'libvirt-virtfs-proxy-helper' '$x/ctrl/postinst'"
+for pkg in libvirt-daemon-system libvirt-daemon-driver-qemu; do
+    expect "$pkg's prerm stops proxy domains before libvirt goes" \
+        sh -c "dpkg-deb -e '$OUT/${pkg}_${DEB_VERSION}_amd64.deb' '$x/ctrl-$pkg' &&
+               grep -q '^proxyfs_prerm \"\\$@\"' '$x/ctrl-$pkg/prerm'"
+done
 doc=$OUT/libvirt-doc_${DEB_VERSION}_all.deb
 if [[ -f $doc ]]; then
     dpkg-deb -x "$doc" "$x"

@@ -2,28 +2,39 @@
 # shellcheck disable=SC2034  # the E2E_* settings below are read by e2e/lib.sh
 # in-vm.sh - the proxy filesystem on the system that users run: inside the
 # stock Debian 12 system VM (tests/system/test-system.sh boots it), with
-# systemd, Debian's kernel, AppArmor enforcing and cgroup v2. It installs
-# our .debs over Debian's libvirt with apt, as README says, and drives
-# Debian's libvirtd through qemu:///system with the stock qemu.conf:
+# systemd, Debian's kernel, AppArmor enforcing and cgroup v2. It upgrades
+# Debian's libvirt to ours from our signed apt repository, as README's
+# "Use it" says, and drives libvirtd through qemu:///system with the stock
+# qemu.conf:
 #
 #   - the system is what users run (LSM, profiles, cgroup2fs, PID 1);
-#   - the install: versions, libvirtd restarted by its unit, the helper's
+#   - the upgrade from Debian's libvirt with a domain running (it keeps
+#     running): versions, libvirtd restarted by its unit, the helper's
 #     AppArmor profile loaded and enforcing, domain capabilities;
 #   - a nested TCG guest on a proxy share and a <readonly/> one: passthrough
 #     semantics (chown, mknod, set-group-ID directory, owners on the host),
 #     EROFS and an unchanged host tree, who runs what (QEMU as libvirt-qemu
 #     under its libvirt-UUID profile, the helper as root, chrooted, stacked
 #     on libvirtd's profile, in the domain's cgroup);
-#   - 'systemctl restart libvirtd' under the running guest: the helper is
-#     kept, the guest's writes after the restart land, and the helper ends
-#     with the domain when the guest powers off;
+#   - 'apt-get upgrade' to the next release (+proxyfsN+1) under the
+#     running guest: libvirtd restarts, the QEMU and the helpers are the
+#     same processes, the guest's writes after the upgrade land, and destroy
+#     afterwards stops the helpers and leaves nothing;
 #   - virsh destroy leaves nothing; a helper that cannot start is refused
 #     with its cause in virsh's error;
+#   - the downgrade to Debian's libvirt with a proxy domain running: the
+#     package names the proxy domains and stops the running one (no root
+#     helper is left that nobody would stop); a domain without proxy shares
+#     keeps running; the definitions stay on disk and come back with ours;
+#   - apt-get purge of our packages with a proxy domain running: no helper,
+#     pidfile, profile or log of ours is left;
 #   - no AppArmor DENIED line in the kernel log but the one a test expects.
 #
 # Layout on the data disk (/srv/test): proxyfs/ (this repository's scripts),
-# debs/, guest/ (kernel, initramfs, probe). Ends with
-# "test-system: N passed, M failed".
+# repo-1/ (make repo: our packages), repo-2/ (the next release of ours, see
+# scripts/deb-next.sh), debian/ (Debian's own libvirt packages: the VM has
+# no network, this stands in for Debian's archive), guest/ (kernel,
+# initramfs, probe). Ends with "test-system: N passed, M failed".
 set -euo pipefail
 NAME=test-system
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,21 +78,77 @@ check "cgroup file system" cgroup2fs "$(stat -fc %T /sys/fs/cgroup)"
 check "PID 1" systemd "$(cat /proc/1/comm)"
 check "Debian's libvirt before the install" "9.0.0-4+deb12u2" "$(dpkg-query -W -f='${Version}' libvirt-daemon)"
 
-# ------------------------------------------------------------ install
-mapfile -t debs < <(ls "$DATA"/debs/*.deb)
-VERSION=$(dpkg-deb -f "$(ls "$DATA"/debs/libvirt-daemon_*.deb)" Version)
-step "apt-get install of ${#debs[@]} packages, libvirt $VERSION (as README's \"Use it\")"
-if apt-get install -y -q --no-install-recommends "${debs[@]}" > "$TEST_OUT/install.log" 2>&1; then
-    pass "apt-get install of ${#debs[@]} .debs over Debian's libvirt (log: install.log)"
-else
-    tail -n 30 "$TEST_OUT/install.log" | sed 's/^/    | /'
-    fail "apt-get install of the .debs"
-fi
-for p in libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system \
-         libvirt-daemon-system-systemd; do
-    check "$p at our version" "$VERSION ii " "$(dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$p")"
+# ------------------------------------------------------------ offline apt
+# No network in the VM: the archive's sources go aside, and a local copy of
+# Debian's own libvirt packages plays the archive (for the downgrade).
+DEBIAN_VERSION=9.0.0-4+deb12u2
+PKGS=(libvirt0 libvirt-clients libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system
+      libvirt-daemon-system-systemd libvirt-daemon-config-network libvirt-daemon-config-nwfilter)
+mkdir -p /etc/apt/offline /etc/apt/keyrings
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
+    [[ -e $f ]] && mv "$f" /etc/apt/offline/
 done
+echo "deb [trusted=yes] file:$DATA/debian ./" > /etc/apt/sources.list.d/debian-archive-stand-in.list
+pkg_versions() { dpkg-query -W -f='${Version} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>&1 | sort | uniq -c | awk '{ $1 = $1 } 1'; }
+apt_log() { # apt_log LOG apt-get ARGS...: run it, keep its output in TEST_OUT/LOG
+    local log=$TEST_OUT/$1
+    shift
+    if "$@" > "$log" 2>&1; then
+        pass "$* (log: ${log##*/})"
+    else
+        tail -n 30 "$log" | sed 's/^/    | /'
+        fail "$*"
+    fi
+}
+
+# mini_domain NAME [FILESYSTEM-XML]: a domain that needs no guest (no disk,
+# no kernel: the firmware finds nothing to boot and waits), defined. QEMU
+# and the helpers of its shares run all the same, at almost no CPU cost.
+mini_domain() {
+    cat > "$E2E/$1.xml" <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>32</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+${2:-}
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+    virsh define "$E2E/$1.xml" >/dev/null
+}
+
+step "sys-stock: a domain without proxy shares, running under Debian's libvirt"
+check "virsh uri (Debian's libvirt)" qemu:///system "$(virsh_t 300 uri)"
+mini_domain sys-stock
+virsh start sys-stock >/dev/null || fail "virsh start sys-stock"
+stock_qpid=$(qemu_pid sys-stock || true)
+check_match "sys-stock: its QEMU runs" '^[0-9]+$' "$stock_qpid"
+
+# ------------------------------------------------------------ upgrade
+# README's "Use it", with the repository published at /srv/proxyfs-repo
+# (a directory: a file: URI stands for the web server users would have).
+REPO_URI=file:/srv/proxyfs-repo
+VERSION=$(dpkg-deb -f "$(ls "$DATA"/repo-1/pool/main/libv/libvirt/libvirt-daemon_*.deb)" Version)
+NEXT=$(dpkg-deb -f "$(ls "$DATA"/repo-2/pool/main/libv/libvirt/libvirt-daemon_*.deb)" Version)
+ln -sfn "$DATA/repo-1" /srv/proxyfs-repo
+step "README's repository route: the key, one source, apt-get update, apt-get upgrade to $VERSION"
+install -m 0644 /srv/proxyfs-repo/proxyfs-archive-keyring.gpg /etc/apt/keyrings/
+echo "deb [signed-by=/etc/apt/keyrings/proxyfs-archive-keyring.gpg] $REPO_URI bookworm main" \
+    > /etc/apt/sources.list.d/proxyfs.list
+apt_log update-1.log apt-get update
+check "apt-get update: no error or warning" "" "$(grep -E '^(W|E):' "$TEST_OUT/update-1.log" || true)"
+check "the candidate for libvirt-daemon-system is ours" "$VERSION" \
+    "$(apt-cache policy libvirt-daemon-system | awk '$1 == "Candidate:" { print $2 }')"
+daemon_before=$(libvirtd_pid)
+apt_log upgrade-1.log apt-get upgrade -y -q
+check "all ${#PKGS[@]} libvirt packages at our version" "${#PKGS[@]} $VERSION ii" "$(pkg_versions)"
 check "libvirtd active after the upgrade (restarted by the package)" active "$(systemctl is-active libvirtd)"
+check_match "libvirtd is a new process" "^[0-9]+ -> [0-9]+$" \
+    "$daemon_before -> $(libvirtd_pid | grep -vx "$daemon_before" || true)"
 check "the stock qemu.conf, with the helper documented" \
     '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
 check "no setting in qemu.conf (stock)" "" "$(grep -Ev '^[[:space:]]*(#|$)' /etc/libvirt/qemu.conf)"
@@ -93,6 +160,8 @@ check "libvirtd runs under its profile" "libvirtd (enforce)" "$(aa_label "$(libv
 t=$SECONDS
 check "virsh uri" qemu:///system "$(virsh_t 300 uri)"
 echo "   (first connection: $((SECONDS - t)) s)"
+check "sys-stock kept running through the upgrade: the same QEMU" "running $stock_qpid" \
+    "$(virsh domstate sys-stock) $(qemu_pid sys-stock || true)"
 check_match "domain capabilities list the proxy driver" "<value>proxy</value>" \
     "$(virsh domcapabilities --virttype qemu | sed -n '/<filesystem/,/<\/filesystem>/p' | tr -d ' \n')"
 denied_before=$(denied_lines | wc -l)
@@ -100,16 +169,15 @@ denied_before=$(denied_lines | wc -l)
 # ------------------------------------------------------------ the guest
 # One nested guest (4-6 minutes under TCG in TCG) does everything that needs
 # a guest: semantics on the proxy share, the read-only share, I/O, then it
-# sleeps while libvirtd restarts, streams files after the restart, and
-# powers off.
+# waits while libvirt is upgraded under it, streams files after the
+# upgrade, and sleeps until it is destroyed.
 step "guest sys-main: a proxy share and a <readonly/> one (nested TCG: minutes)"
 dom=sys-main
 rw=$(fresh_dir main-export)
 ro=$(fresh_dir ro-export)
 seed_readonly "$ro"
 ro_before=$(tree_listing "$ro")
-SLEEP=90
-define_domain "$dom" "quiet proxyfs.mounts=share:/mnt/share,ro:/mnt/ro proxyfs.timeout=1500 proxyfs.run=semantics:/mnt/share,readonly:/mnt/ro,io:/mnt/share:20:120,sleep:$SLEEP,stream:/mnt/share:8:120" \
+define_domain "$dom" "quiet proxyfs.mounts=share:/mnt/share,ro:/mnt/ro proxyfs.timeout=1500 proxyfs.run=semantics:/mnt/share,readonly:/mnt/ro,io:/mnt/share:20:120,waitfor:/mnt/share/go-ahead:1200,stream:/mnt/share:8:120,sleep:1200" \
     "$(proxy_fs "$rw" share)" "$(proxy_fs "$ro" ro "<readonly/>")"
 t_start=$SECONDS
 running=1
@@ -200,34 +268,43 @@ else
     fail "no QEMU ($qpid) or helpers ($hrw, $hro) for $dom"
 fi
 
-# ------------------------------------------------------------ restart
+# ------------------------------------------------------------ upgrade under the guest
 if ((!running)); then
     fail "$dom did not start: no guest checks"
-elif wait_console "$dom" '^PROBE-RUN sleep' 900; then
-    pass "$dom: semantics, readonly and io done; the guest sleeps ($((SECONDS - t_start)) s after start)"
+elif wait_console "$dom" '^PROBE-RUN waitfor ' 900; then
+    pass "$dom: semantics, readonly and io done; the guest waits ($((SECONDS - t_start)) s after start)"
 else
-    fail "$dom: the guest never got to its sleep"
+    fail "$dom: the guest never got to its wait"
 fi
-step "systemctl restart libvirtd while $dom runs"
-systemctl restart libvirtd
+step "the next release ($NEXT) is published: apt-get upgrade while $dom runs"
+ln -sfn "$DATA/repo-2" /srv/proxyfs-repo
+daemon_before=$(libvirtd_pid)
+apt_log update-2.log apt-get update
 t_restart=$(date +%s)
+apt_log upgrade-2.log apt-get upgrade -y -q
+check "all ${#PKGS[@]} libvirt packages at the next version" "${#PKGS[@]} $NEXT ii" "$(pkg_versions)"
 check "libvirtd active again" active "$(systemctl is-active libvirtd)"
+check_match "libvirtd restarted by the upgrade" "^[0-9]+ -> [0-9]+$" \
+    "$daemon_before -> $(libvirtd_pid | grep -vx "$daemon_before" || true)"
 check "virsh: $dom still running" running "$(virsh_t 120 domstate "$dom")"
 check "the same QEMU" "$qpid" "$(qemu_pid "$dom" || true)"
 check "the same helpers" "$hrw $hro" "$(helpers_of "$rw") $(helpers_of "$ro")"
 check "the same helper pidfiles" 2 "$(pidfiles_of "$dom" | wc -l)"
-
-if wait_shutoff "$dom" 900; then
-    pass "$dom powered off by itself ($((SECONDS - t_start)) s after start)"
+touch "$rw/go-ahead"
+if ((running)) && wait_console "$dom" '^PROBE-RUN sleep ' 600; then
+    pass "$dom streamed its files after the upgrade ($((SECONDS - t_start)) s after start)"
 else
-    fail "$dom still running 900 s after the restart"
-    virsh destroy "$dom" >/dev/null 2>&1 || true
+    fail "$dom: no stream after the upgrade"
 fi
+check "guest: every run before the final sleep passed" "semantics:0 readonly:0 io:0 waitfor:0 stream:0" \
+    "$(console "$dom" | awk '$1 == "PROBE-RUN" { r = $2 } $1 == "PROBE-RUN-EXIT" { printf "%s%s:%s", sep, r, $2; sep = " " }')"
+step "virsh destroy of $dom, under the upgraded daemon"
+virsh destroy "$dom" >/dev/null || fail "virsh destroy $dom"
 for h in $hrw $hro; do wait_gone "$h" 10 || true; done
-check "no helper left after the guest powered off (stopped by the restarted daemon)" "" \
+check "no helper left after destroy (stopped by the upgraded daemon)" "" \
     "$(helpers_of "$rw")$(helpers_of "$ro")"
 check "no helper pidfile left" "" "$(pidfiles_of "$dom")"
-check "guest PROBE-EXIT" 0 "$(probe_exit "$dom")"
+check "no QEMU pidfile left" "" "$(ls "$STATEDIR/$dom.pid" 2>/dev/null)"
 
 step "what the guest did, checked on the host"
 check "guest's chown landed: sem/file owner" 1234:5678 "$(stat -c %u:%g "$rw/sem/file" 2>&1)"
@@ -246,7 +323,7 @@ else
     fail "read-only share: the host directory changed"
 fi
 check "io: 20 files written through the helper" 20 "$(find "$rw/io" -type f -size 64k 2>/dev/null | wc -l)"
-# the files the guest streamed after the restart: each with its size and
+# the files the guest streamed after the upgrade: each with its size and
 # checksum, made after the daemon came back
 n=0 bad=0
 while read -r _ _ file size sum; do
@@ -254,11 +331,72 @@ while read -r _ _ file size sum; do
     got="$(stat -c '%s' "$rw/stream/$file" 2>/dev/null) $(sha256sum < "$rw/stream/$file" 2>/dev/null | cut -d' ' -f1)"
     [[ $got == "$size $sum" ]] || { bad=$((bad + 1)); echo "    $file: $got, guest said $size $sum"; }
     (( $(stat -c %Z "$rw/stream/$file" 2>/dev/null || echo 0) >= t_restart )) ||
-        { bad=$((bad + 1)); echo "    $file: changed before the restart"; }
+        { bad=$((bad + 1)); echo "    $file: changed before the upgrade"; }
 done < <(console "$dom" | grep '^PROBE-STREAM synced ')
-check "files streamed after the restart: 8, on the host as the guest wrote them" "8 0" "$n $bad"
+check "files streamed after the upgrade: 8, on the host as the guest wrote them" "8 0" "$n $bad"
 cleanup_domain "$dom"
 CUR_DOM=''
+
+# ------------------------------------------------------------ downgrade
+# Debian's libvirt cannot parse <driver type='proxy'/>: it would skip such
+# domains without a word, and leave a running one's root helper behind with
+# nobody to stop it. Our packages name them and stop the running ones.
+step "downgrade to Debian's libvirt $DEBIAN_VERSION with a proxy domain running"
+z=$(fresh_dir down-export)
+mini_domain sys-down "$(proxy_fs "$z" share)"
+virsh start sys-down >/dev/null || fail "virsh start sys-down"
+down_helper=$(helpers_of "$z")
+check_match "sys-down: its helper runs" '^[0-9]+$' "$down_helper"
+mini_domain sys-defined "$(proxy_fs "$(fresh_dir defined-export)" share)"
+t=$SECONDS
+apt_log downgrade.log apt-get install -y -q --allow-downgrades "${PKGS[@]/%/=$DEBIAN_VERSION}"
+echo "   (downgrade: $((SECONDS - t)) s)"
+check "all ${#PKGS[@]} libvirt packages at Debian's version" "${#PKGS[@]} $DEBIAN_VERSION ii" "$(pkg_versions)"
+check "the package named both proxy domains" \
+    "libvirt: these domains use proxy filesystems (<driver type='proxy'/>): sys-defined sys-down." \
+    "$(grep -m1 'these domains use proxy' "$TEST_OUT/downgrade.log")"
+check "... said why" "libvirt: libvirt $DEBIAN_VERSION, which replaces this one, has no proxy filesystems." \
+    "$(grep -m1 'which replaces this one' "$TEST_OUT/downgrade.log")"
+check "... and stopped the running one" "libvirt: domain sys-down: shut off." \
+    "$(grep -m1 '^libvirt: domain sys-down:' "$TEST_OUT/downgrade.log")"
+[[ -z $down_helper ]] || wait_gone "$down_helper" 10 || true
+check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
+check "no helper pidfile of sys-down" "" "$(pidfiles_of sys-down)"
+check "libvirtd active (Debian's)" active "$(systemctl is-active libvirtd)"
+check "sys-stock kept running through the downgrade: the same QEMU" "running $stock_qpid" \
+    "$(virsh_t 120 domstate sys-stock) $(qemu_pid sys-stock || true)"
+check "Debian's libvirt does not list the proxy domains (why the package warns)" "sys-stock" \
+    "$(virsh list --all --name | grep -v '^$' | sort | paste -sd' ')"
+check "their definitions are kept" "sys-defined.xml sys-down.xml" \
+    "$(cd /etc/libvirt/qemu && ls sys-defined.xml sys-down.xml 2>&1 | paste -sd' ')"
+
+step "back to ours: apt-get upgrade, the proxy domains are listed again"
+apt_log upgrade-3.log apt-get upgrade -y -q
+check "all ${#PKGS[@]} libvirt packages at the next version again" "${#PKGS[@]} $NEXT ii" "$(pkg_versions)"
+check "nothing was lost: every domain listed again" "sys-defined sys-down sys-stock" \
+    "$(virsh_t 120 list --all --name | grep -v '^$' | sort | paste -sd' ')"
+
+# ------------------------------------------------------------ purge
+step "apt-get purge of our packages with a proxy domain running"
+keep_logs                              # the purge removes /var/log/libvirt
+virsh start sys-defined >/dev/null || fail "virsh start sys-defined"
+purge_helper=$(helper_procs | sed 's|^/proc/||')
+check_match "sys-defined: its helper runs" '^[0-9]+$' "$purge_helper"
+# sys-stock has done its part; libvirt-guests would otherwise wait for a
+# shutdown that its firmware never does
+virsh destroy sys-stock >/dev/null || true
+aa_loaded() { grep -c "^$1 (" /sys/kernel/security/apparmor/profiles || true; }
+apt_log purge.log apt-get purge -y -q "${PKGS[@]}"
+check "the package stopped the running proxy domain" "libvirt: domain sys-defined: shut off." \
+    "$(grep -m1 '^libvirt: domain sys-defined:' "$TEST_OUT/purge.log")"
+[[ -z $purge_helper ]] || wait_gone "$purge_helper" 10 || true
+check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
+check "no libvirt package left" "" "$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'libvirt*' 2>/dev/null | awk '$2 != "un"' || true)"
+check "no file of the helper's left (profile, cache, pidfile, log)" "" \
+    "$(find /etc /var /run -name '*virtfs-proxy*' 2>/dev/null | sort)"
+check "its profile stays loaded exactly when Debian's libvirtd profile does" "$(aa_loaded libvirtd)" \
+    "$(aa_loaded libvirt-virtfs-proxy-helper)"
+check "no QEMU left running" "" "$(pgrep -x qemu-system-x86 || true)"
 
 # ------------------------------------------------------------ AppArmor
 step "AppArmor: DENIED lines in the kernel log"
