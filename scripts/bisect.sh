@@ -5,6 +5,12 @@
 # not a git worktree: libvirt registers syntax-check only where .git is a
 # directory. Stops at the first patch that breaks anything, and names it.
 # The commit that make unit passed in the work tree is not tested twice.
+#
+# The patches are built with -O1, not -O2: a compile takes about two thirds
+# of the time (qemu_driver.c: 5.2 s against 7.6 s), and -O1 still runs the
+# flow analysis behind -Wmaybe-uninitialized and friends. The whole series
+# (the work tree's HEAD) is built with -O2 by make build, by make deb, and
+# is what make unit tests.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -32,6 +38,7 @@ wgit fetch -q --tags "$TREE" HEAD
 # make unit already built and tested this commit in the work tree
 passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)
 
+t0=$SECONDS
 i=0
 for c in "${commits[@]}"; do
     i=$((i + 1))
@@ -40,9 +47,9 @@ for c in "${commits[@]}"; do
         say "bisect [$i/${#commits[@]}] $subject: passed make unit as the work tree's HEAD ($(cut -c1-12 <<<"$c")), not tested again"
         continue
     fi
-    say "bisect [$i/${#commits[@]}] $subject"
+    say "bisect [$i/${#commits[@]}] [+$((SECONDS - t0))s] $subject"
     wgit checkout -q --detach "$c"
-    if ! "$TOP/scripts/build.sh" "$wt" "$bbuild" > "$WORK/bisect.log" 2>&1; then
+    if ! BUILD_OPTIMIZATION=1 "$TOP/scripts/build.sh" "$wt" "$bbuild" > "$WORK/bisect.log" 2>&1; then
         tail -n 40 "$WORK/bisect.log"
         die "patch $i ($subject) does not build (log: $WORK/bisect.log)"
     fi
@@ -52,4 +59,4 @@ for c in "${commits[@]}"; do
     fi
     grep -E '^(Ok|Fail|Skipped):' "$WORK/bisect.log" | tr -s ' ' | paste -sd' '
 done
-say "bisect: all ${#commits[@]} commit(s) build and pass the unit suite and syntax-check"
+say "bisect: all ${#commits[@]} commit(s) build and pass the unit suite and syntax-check ($((SECONDS - t0)) s)"

@@ -7,12 +7,15 @@
 # bookworm's curl, and we do not need it. QEMU's default user is the dedicated
 # unprivileged user of the end-to-end tests (e2e/lib.sh creates it).
 # Usage: build.sh [SRCDIR BUILDDIR]   (defaults: the work tree and work/build)
+# Environment: BUILD_OPTIMIZATION (meson's optimization level, default 2;
+# make bisect uses 1, see scripts/bisect.sh)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 src=${1:-$TREE}
 build=${2:-$BUILD}
 [[ -f $src/meson.build ]] || die "no libvirt tree at $src (make tree)"
+opt=${BUILD_OPTIMIZATION:-2}
 
 if [[ ! -f $build/build.ninja ]]; then
     say "configuring $build (meson setup)"
@@ -21,9 +24,14 @@ if [[ ! -f $build/build.ninja ]]; then
         --prefix="$PREFIX" \
         -Ddriver_qemu=enabled -Ddriver_ch=disabled \
         -Ddocs=enabled -Dtests=enabled -Dwerror=true \
-        -Ddebug=false -Doptimization=2 \
+        -Ddebug=false -Doptimization="$opt" \
         -Dqemu_user=proxyfs-qemu -Dqemu_group=proxyfs-qemu \
         > "$build.setup.log" 2>&1 || { tail -n 40 "$build.setup.log" >&2; die "meson setup failed (log: $build.setup.log)"; }
 fi
-say "building $build (ninja, $(nproc) jobs)"
+if [[ $(meson introspect --buildoptions "$build" 2>/dev/null |
+        /usr/bin/python3 -c 'import json, sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "optimization"))' 2>/dev/null) != "$opt" ]]; then
+    say "reconfiguring $build for -O$opt"
+    meson configure "$build" -Doptimization="$opt" > /dev/null
+fi
+say "building $build (ninja, $(nproc) jobs, -O$opt)"
 ninja -C "$build"

@@ -3,7 +3,7 @@
 # sees it, with README's source line (signed-by= our key) in a private apt
 # state directory (this machine's own apt configuration is not touched):
 #   - apt-get update accepts its signature and lists our versions as the
-#     candidates over Debian's;
+#     candidates, and ours sort above Debian's;
 #   - a copy whose Packages index was altered, and a copy signed by another
 #     key, are both refused by apt-get update.
 # Ends with "test-repo: N passed, M failed".
