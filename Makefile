@@ -5,6 +5,7 @@ S := scripts
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
         test-workflow test-apparmor test-security guest e2e demo clean \
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
+        virt-manager-deb \
         bench test-bench deb test-deb system-image system-smoke test-system
 
 help:
@@ -25,6 +26,7 @@ help:
 	@echo "make virt-manager-series  work/virt-manager -> patches/virt-manager (export)"
 	@echo "make test-virtinst virt-install/virtinst with the virt-manager series (pytest)"
 	@echo "make screenshot    virt-manager's Filesystem page with proxy, under Xvfb"
+	@echo "make virt-manager-deb     virtinst and virt-manager .debs with the series -> work/virt-manager-deb/out"
 	@echo "make bench         proxy vs local vs mapped (vs virtiofs) shares, start-up cost,"
 	@echo "                   placement; table, data and docs/bench-proxy-vs-local.png (root)"
 	@echo "make test-bench    the benchmark's smoke run: checks that numbers are produced"
@@ -75,6 +77,8 @@ test-virtinst: virt-manager-tree install
 	@tests/virtinst/run.sh
 screenshot: virt-manager-tree install
 	@$(S)/virt-manager-screenshot.sh
+virt-manager-deb:
+	@$(S)/virt-manager-deb.sh
 bench: install guest
 	@$(S)/bench.sh
 test-bench: install guest

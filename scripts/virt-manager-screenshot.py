@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-# Drive virt-manager from the patched tree (run by virt-manager-screenshot.sh
-# under Xvfb): open the details of DOMAIN, check that its existing proxy
+# Drive virt-manager from TREE, the patched tree or the installed
+# /usr/share/virt-manager (run by virt-manager-screenshot.sh under Xvfb):
+# open the details of DOMAIN, check that its existing proxy
 # share shows driver "proxy", then open Add Hardware -> Filesystem, choose
 # the proxy driver, and save that dialog, its driver list popped up, as
 # OUT.png; the details page goes to DETAILS.png.

@@ -4,6 +4,9 @@
 # domain with a proxy share is opened (its details must show driver
 # "proxy"), then Add Hardware -> Filesystem with "proxy" chosen is saved as
 # docs/virt-manager-proxy-filesystem.png. Needs root and make install.
+# --installed: the same with virt-manager as the packages installed it
+# (/usr/share/virt-manager, the system's compiled schemas), saved as
+# work/virt-manager-deb/screenshot-installed.png (tests/virt-manager-deb).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../e2e/lib.sh"                  # start_daemons, virsh, $URI
@@ -22,16 +25,29 @@ from gi.repository import Gtk, GtkSource, Vte, LibvirtGLib, GtkVnc, Libosinfo
 import cairo, libvirt, libxml2' 2>/dev/null ||
     die "Python GTK modules are missing; install: apt-get install $PKGS"
 [[ $(id -u) == 0 ]] || die "needs root (the private libvirt daemon)"
-[[ -d $TREE/.git ]] || die "no virt-manager tree at $TREE (make virt-manager-tree)"
 
-OUT=$TOP/docs/virt-manager-proxy-filesystem.png
 UI=$WORK/virt-manager-ui                 # schemas, HOME, the details shot
 DOM=proxyfs-screenshot
-mkdir -p "$UI/schemas" "$UI/home" "$TOP/docs"
-
-say "compiling virt-manager's settings schema"
-cp "$TREE/data/org.virt-manager.virt-manager.gschema.xml" "$UI/schemas/"
-glib-compile-schemas "$UI/schemas"
+mkdir -p "$UI/schemas" "$UI/home"
+if [[ ${1:-} == --installed ]]; then
+    SRC=/usr/share/virt-manager SCHEMAS=/usr/share/glib-2.0/schemas
+    OUT=$WORK/virt-manager-deb/screenshot-installed.png
+    DETAILS=$WORK/virt-manager-deb/details-installed.png
+    [[ -f $SRC/virtManager/virtmanager.py ]] || die "virt-manager is not installed ($SRC)"
+    # the packages' trigger compiles the schemas; a missing one would only
+    # show as a crash of virt-manager
+    gsettings --schemadir "$SCHEMAS" list-schemas | grep -x org.virt-manager.virt-manager >/dev/null ||
+        die "org.virt-manager.virt-manager is not among the compiled schemas in $SCHEMAS"
+else
+    [[ -d $TREE/.git ]] || die "no virt-manager tree at $TREE (make virt-manager-tree)"
+    SRC=$TREE SCHEMAS=$UI/schemas
+    OUT=$TOP/docs/virt-manager-proxy-filesystem.png
+    DETAILS=$UI/details.png
+    say "compiling virt-manager's settings schema"
+    cp "$TREE/data/org.virt-manager.virt-manager.gschema.xml" "$UI/schemas/"
+    glib-compile-schemas "$UI/schemas"
+fi
+mkdir -p "$(dirname "$OUT")"
 
 trap 'virsh undefine "$DOM" >/dev/null 2>&1 || true; stop_started_daemons' EXIT
 say "private libvirt daemons (reused when running)"
@@ -54,13 +70,13 @@ for i in 1 2 3 4 5; do
     sleep 2                             # the daemon may be restarting
 done
 
-say "running virt-manager from ${TREE#"$TOP"/} under Xvfb"
+say "running virt-manager from ${SRC#"$TOP"/} under Xvfb"
 rm -f "$OUT.new"
 HOME=$UI/home XDG_CONFIG_HOME=$UI/home/.config XDG_CACHE_HOME=$UI/home/.cache \
 XDG_DATA_HOME=$UI/home/.local/share XDG_RUNTIME_DIR=$UI/home/run \
 GSETTINGS_BACKEND=memory PYTHONDONTWRITEBYTECODE=1 NO_AT_BRIDGE=1 \
     timeout 180 xvfb-run -a -s '-screen 0 1280x1024x24' \
     dbus-run-session -- /usr/bin/python3 "$HERE/virt-manager-screenshot.py" \
-        "$TREE" "$UI/schemas" "$URI" "$DOM" "$OUT.new" "$UI/details.png"
+        "$SRC" "$SCHEMAS" "$URI" "$DOM" "$OUT.new" "$DETAILS"
 mv "$OUT.new" "$OUT"
-say "saved ${OUT#"$TOP"/} (details page: ${UI#"$TOP"/}/details.png)"
+say "saved ${OUT#"$TOP"/} (details page: ${DETAILS#"$TOP"/})"

@@ -9,33 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/virt-manager-lib.sh"
 
-fetch_debs() {
-    local pkg deb expected actual
-    mkdir -p "$VM_DL"
-    for pkg in "${VM_PACKAGES[@]}"; do
-        deb=$(vm_deb_name "$pkg")
-        if [[ ! -f $VM_DL/$deb ]]; then
-            say "downloading $pkg $VM_VERSION"
-            (cd "$VM_DL" && apt-get download -q "$pkg=$VM_VERSION") ||
-                die "apt-get download $pkg=$VM_VERSION failed (apt-get update?)"
-        fi
-        expected=$(awk -v f="$deb" '$2 == f { print $1 }' "$VM_PIN")
-        [[ $expected =~ ^[0-9a-f]{64}$ ]] || die "$VM_PIN pins no sha256 for $deb"
-        actual=$(sha256sum "$VM_DL/$deb" | awk '{print $1}')
-        if [[ $actual != "$expected" ]]; then
-            {
-                echo "${0##*/}: error: $VM_DL/$deb is not the pinned $pkg $VM_VERSION"
-                echo "  expected sha256: $expected"
-                echo "  actual sha256:   $actual"
-                echo "Refusing to continue. Delete the file to download it again."
-            } >&2
-            exit 1
-        fi
-        say "verified $deb (sha256 $actual)"
-    done
-}
-
-fetch_debs
+vm_fetch_debs
 [[ ${1:-} == --fetch-only ]] && exit 0
 
 if [[ ! -d $TREE/.git ]]; then
