@@ -5,7 +5,7 @@ S := scripts
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
         test-workflow test-apparmor test-security guest e2e demo clean \
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
-        virt-manager-deb \
+        virt-manager-deb repo test-repo \
         bench test-bench deb test-deb system-image system-smoke test-system
 
 help:
@@ -31,6 +31,8 @@ help:
 	@echo "                   placement; table, data and docs/bench-proxy-vs-local.png (root)"
 	@echo "make test-bench    the benchmark's smoke run: checks that numbers are produced"
 	@echo "make deb           Debian 12 packages of libvirt with the series -> work/deb/out (root)"
+	@echo "make repo          a signed apt repository of our packages -> work/repo (root)"
+	@echo "make test-repo     the repository as apt sees it; virtinst and virt-manager installed from it (root)"
 	@echo "make test-deb      install the .debs, a proxy guest through the system libvirtd, purge (root)"
 	@echo "make test-security a compromised QEMU against the helper, faults, 100 start/destroy"
 	@echo "                   cycles, bad configurations (root)"
@@ -79,6 +81,11 @@ screenshot: virt-manager-tree install
 	@$(S)/virt-manager-screenshot.sh
 virt-manager-deb:
 	@$(S)/virt-manager-deb.sh
+repo:
+	@$(S)/repo.sh
+test-repo:
+	@tests/repo/check-repo.sh
+	@tests/repo/install-virt-manager.sh
 bench: install guest
 	@$(S)/bench.sh
 test-bench: install guest

@@ -13,7 +13,7 @@ set -euo pipefail
 # while guests boot and tests wait, and bisect takes that time instead of
 # adding its own. check waits for it at the end.
 STAGES=(deps build unit install test-workflow test-apparmor test-virtinst screenshot
-        test-security e2e test-bench deb test-deb test-system)
+        test-security e2e test-bench deb virt-manager-deb repo test-repo test-deb test-system)
 TIMES=$WORK/ci-stage-times
 mkdir -p "$WORK"
 : > "$TIMES"

@@ -24,6 +24,7 @@ HARNESS_PKGS=(
     adwaita-icon-theme librsvg2-common fonts-dejavu-core
     python3-matplotlib                      # make bench: the plot
     debootstrap                             # make system-image: the Debian 12 system VM
+    apt-utils gpg gpgv                      # make repo: apt-ftparchive, signatures
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"
