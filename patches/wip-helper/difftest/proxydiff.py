@@ -227,6 +227,9 @@ TRANSCRIPTS = {
                  [LSTAT(deep_path(24, "n" * 200))],
     "escape": [LSTAT("//escape/passwd"), OPEN("//rootlink/file", O_RDONLY), LSTAT("//../../etc/passwd"),
                CHMOD("//escape/passwd", 0o600), STATFS("//escape")],
+    # ".." of the root is the root
+    "dotdot": [LSTAT("//.."), CHMOD("//..", 0o751), UTIME("//dir/../..", 1000000000, 0, 1000000000, 0),
+               CHOWN("/..", 42, 43), LSETXATTR("//..", "user.up", b"1"), LSTAT("/"), STATFS("//..")],
     # A34: guest root creates a file in a directory of another group
     # (set-group-ID), then chowns and mknods; then a user creates a file
     "a34-gid": [CREATE("//g", O_RDWR | os.O_CREAT | os.O_EXCL, 0o644, 0, 1234),
