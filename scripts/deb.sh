@@ -249,10 +249,11 @@ expect "libvirt-daemon-system ships the helper's AppArmor profile" \
 expect "libvirt-daemon-system's postinst loads it" \
     sh -c "dpkg-deb -e '$OUT/libvirt-daemon-system_${DEB_VERSION}_amd64.deb' '$x/ctrl' &&
            grep -q 'libvirt-virtfs-proxy-helper' '$x/ctrl/postinst'"
+# shellcheck disable=SC2016  # the literal line of the prerm
 for pkg in libvirt-daemon-system libvirt-daemon-driver-qemu; do
+    dpkg-deb -e "$OUT/${pkg}_${DEB_VERSION}_amd64.deb" "$x/ctrl-$pkg"
     expect "$pkg's prerm stops proxy domains before libvirt goes" \
-        sh -c "dpkg-deb -e '$OUT/${pkg}_${DEB_VERSION}_amd64.deb' '$x/ctrl-$pkg' &&
-               grep -q '^proxyfs_prerm \"\\$@\"' '$x/ctrl-$pkg/prerm'"
+        grep -Fqx 'proxyfs_prerm "$@"' "$x/ctrl-$pkg/prerm"
 done
 doc=$OUT/libvirt-doc_${DEB_VERSION}_all.deb
 if [[ -f $doc ]]; then
