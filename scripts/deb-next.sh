@@ -32,7 +32,8 @@ for p in "$@"; do
     r=$x/$p
     dpkg-deb -R "$f" "$r"
     # the version, and every exact relation between our packages
-    sed -i "s/$(sed 's/[.+]/\\&/g' <<<"$version")/$next/g" "$r/DEBIAN/control"
+    # (in a basic regular expression only the dots need escaping: \+ is a quantifier)
+    sed -i "s/$(sed 's/[.]/\\&/g' <<<"$version")/$next/g" "$r/DEBIAN/control"
     log=$r/usr/share/doc/$p/changelog.Debian.gz
     if [[ -f $log && ! -L $log ]]; then
         {

@@ -49,7 +49,7 @@ if [[ $(compgen -G "$STOCK/*.deb" | wc -l) != "${#PKGS[@]}" ]]; then
     say "test-system: downloading Debian's ${#PKGS[@]} libvirt packages $DEBIAN_VERSION"
     rm -rf "$STOCK.new"
     mkdir -p "$STOCK.new"
-    (cd "$STOCK.new" && apt-get download -q "${PKGS[@]/%/=$DEBIAN_VERSION}" >/dev/null) ||
+    (cd "$STOCK.new" && apt-get download -q -o APT::Sandbox::User=root "${PKGS[@]/%/=$DEBIAN_VERSION}" >/dev/null) ||
         die "apt-get download of Debian's libvirt $DEBIAN_VERSION failed"
     rm -rf "$STOCK"
     mv "$STOCK.new" "$STOCK"
