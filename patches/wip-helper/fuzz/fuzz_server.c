@@ -27,7 +27,6 @@
 #include <config.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -68,27 +67,34 @@ die(const char *what)
     abort();
 }
 
-static int
-rmEntry(const char *path,
-        const struct stat *sb G_GNUC_UNUSED,
-        int flag G_GNUC_UNUSED,
-        struct FTW *ftw)
+/* Empty the export. The fuzzer builds trees deeper than nftw() reaches
+ * (paths over 4096 bytes) and takes permissions away: chmod(1) and
+ * find(1) walk any depth. Their output is captured, not sent to
+ * /dev/null, which a chroot may not have (stdin is inherited for the
+ * same reason). */
+static void
+run(const char **argv)
 {
-    if (ftw->level > 0)
-        remove(path);
-    return 0;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_CHILD_INHERITS_STDIN,
+                      NULL, NULL, &out, &err, NULL, &error)) {
+        fprintf(stderr, "fuzz_server: %s: %s\n", argv[0], error->message);
+        die("cannot empty the export");
+    }
 }
 
-/* the fuzzer may have taken away the owner's permissions */
-static int
-chmodEntry(const char *path,
-           const struct stat *sb,
-           int flag G_GNUC_UNUSED,
-           struct FTW *ftw G_GNUC_UNUSED)
+static void
+emptyExport(void)
 {
-    if (S_ISDIR(sb->st_mode))
-        chmod(path, 0755);
-    return 0;
+    const char *chmodArgv[] = { "chmod", "-R", "u+rwx", root, NULL };
+    const char *findArgv[] = { "find", root, "-mindepth", "1", "-delete", NULL };
+
+    run(chmodArgv);
+    run(findArgv);
 }
 
 static void
@@ -97,8 +103,7 @@ populate(void)
     g_autofree char *p = NULL;
 
     chmod(root, 0755);
-    nftw(root, chmodEntry, 64, FTW_PHYS);
-    nftw(root, rmEntry, 64, FTW_DEPTH | FTW_PHYS);
+    emptyExport();
 
 #define P(rel) (g_free(p), p = g_strdup_printf("%s/%s", root, rel))
     if (g_mkdir(P("dir"), 0755) < 0 ||
@@ -110,8 +115,10 @@ populate(void)
         symlink("..", P("up")) < 0 ||
         symlink(canary, P("canarylink")) < 0 ||
         symlink("../canary", P("dir/canaryrel")) < 0 ||
-        mkfifo(P("fifo"), 0666) < 0)
+        mkfifo(P("fifo"), 0666) < 0) {
+        fprintf(stderr, "fuzz_server: %s: %s\n", p, g_strerror(errno));
         die("cannot populate the export");
+    }
     ignore_value(setxattr(P("file"), "user.seed", "seed", 4, 0));
 #undef P
 }

@@ -25,4 +25,6 @@ grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$work/log" || true
 grep -E '^stat::' "$work/log" || true
 crashes=$(find "$work/artifacts" -type f | wc -l)
 echo "crashes: $crashes (log: $work/log)"
+# a run that did not finish (the target died outside an input) fails too
+grep -q -E '^#[0-9]+[[:space:]]+DONE' "$work/log" || { echo "fuzzing did not finish" >&2; exit 1; }
 [ "$crashes" = 0 ]
