@@ -12,7 +12,7 @@ set -euo pipefail
 # CPU priority: the stages after unit leave much of the two cores idle
 # while guests boot and tests wait, and bisect takes that time instead of
 # adding its own. check waits for it at the end.
-STAGES=(deps build unit install test-workflow test-apparmor test-virtinst screenshot
+STAGES=(deps build unit install test-workflow test-apparmor test-virtinst
         test-security e2e test-bench deb virt-manager-deb repo test-repo test-deb test-system)
 TIMES=$WORK/ci-stage-times
 mkdir -p "$WORK"
