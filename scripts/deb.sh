@@ -146,6 +146,8 @@ grep -q '^    libvirt-virtfs-proxy-helper \\$' "$SRCDIR/debian/rules" ||
 # whose root helpers nothing would stop afterwards
 # (packaging/debian/proxyfs-prerm.sh). Debian ships no prerm of its own for
 # either package: debhelper's part goes where #DEBHELPER# is.
+grep -q '#DEBHELPER#' "$TOP/packaging/debian/proxyfs-prerm.sh" &&
+    die "packaging/debian/proxyfs-prerm.sh names debhelper's token: dh_installdeb would put its code there"
 for pkg in libvirt-daemon-system libvirt-daemon-driver-qemu; do
     [[ ! -e $SRCDIR/debian/$pkg.prerm ]] || die "Debian now ships debian/$pkg.prerm: merge ours into it"
     step "debian/$pkg.prerm: name and stop proxy domains before libvirt goes"
@@ -254,6 +256,8 @@ for pkg in libvirt-daemon-system libvirt-daemon-driver-qemu; do
     dpkg-deb -e "$OUT/${pkg}_${DEB_VERSION}_amd64.deb" "$x/ctrl-$pkg"
     expect "$pkg's prerm stops proxy domains before libvirt goes" \
         grep -Fqx 'proxyfs_prerm "$@"' "$x/ctrl-$pkg/prerm"
+    expect "$pkg's prerm is valid sh, with debhelper's part after ours" \
+        sh -c "sh -n '$x/ctrl-$pkg/prerm' && awk '/^proxyfs_prerm /{ p = NR } /dh_installsystemd/ && !d { d = NR } END { exit !(p && (!d || d > p)) }' '$x/ctrl-$pkg/prerm'"
 done
 doc=$OUT/libvirt-doc_${DEB_VERSION}_all.deb
 if [[ -f $doc ]]; then

@@ -1,6 +1,8 @@
 # proxyfs-prerm.sh - the part of the prerm scripts of libvirt-daemon-system
-# and libvirt-daemon-driver-qemu that scripts/deb.sh adds (before
-# #DEBHELPER#, so libvirtd still runs). Shell for /bin/sh, set -e.
+# and libvirt-daemon-driver-qemu that scripts/deb.sh adds, before
+# debhelper's part (so libvirtd still runs). Shell for /bin/sh, set -e.
+# (Never write debhelper's token in this file, not even in a comment:
+# dh_installdeb replaces every occurrence with its shell code.)
 #
 # When these packages are removed, or replaced by a libvirt without proxy
 # filesystems (Debian's own, for instance), a domain with
