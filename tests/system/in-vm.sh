@@ -90,6 +90,9 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do
 done
 echo "deb [trusted=yes] file:$DATA/debian ./" > /etc/apt/sources.list.d/debian-archive-stand-in.list
 pkg_versions() { dpkg-query -W -f='${Version} ${db:Status-Abbrev}\n' "${PKGS[@]}" 2>&1 | sort | uniq -c | awk '{ $1 = $1 } 1'; }
+# apt_said REGEX LOG: the first line of TEST_OUT/LOG matching REGEX, without
+# the carriage returns and trailing blanks of apt's terminal output
+apt_said() { grep -m1 -- "$1" "$TEST_OUT/$2" | tr -d '\r' | sed 's/[[:space:]]*$//' || true; }
 apt_log() { # apt_log LOG apt-get ARGS...: run it, keep its output in TEST_OUT/LOG
     local log=$TEST_OUT/$1
     shift
@@ -358,14 +361,14 @@ echo "   (downgrade: $((SECONDS - t)) s)"
 check "all ${#PKGS[@]} libvirt packages at Debian's version" "${#PKGS[@]} $DEBIAN_VERSION ii" "$(pkg_versions)"
 check "the package named both proxy domains" \
     "libvirt: these domains use proxy filesystems (<driver type='proxy'/>): sys-defined sys-down." \
-    "$(grep -m1 'these domains use proxy' "$TEST_OUT/downgrade.log")"
+    "$(apt_said 'these domains use proxy' downgrade.log)"
 check "... said why" "libvirt: libvirt $DEBIAN_VERSION, which replaces this one, has no proxy filesystems." \
-    "$(grep -m1 'which replaces this one' "$TEST_OUT/downgrade.log")"
+    "$(apt_said 'which replaces this one' downgrade.log)"
 check "... and stopped the running one" "libvirt: domain sys-down: shut off." \
-    "$(grep -m1 '^libvirt: domain sys-down:' "$TEST_OUT/downgrade.log")"
+    "$(apt_said '^libvirt: domain sys-down:' downgrade.log)"
 check "... through a shutdown, then a destroy after the wait" \
     "libvirt: libvirt that follows could not stop it (shutdown; destroy after 5 s)." \
-    "$(grep -m1 'shutdown; destroy after' "$TEST_OUT/downgrade.log")"
+    "$(apt_said 'shutdown; destroy after' downgrade.log)"
 [[ -z $down_helper ]] || wait_gone "$down_helper" 10 || true
 check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
 check "no helper pidfile of sys-down" "" "$(pidfiles_of sys-down)"
@@ -395,7 +398,7 @@ virsh destroy sys-stock >/dev/null || true
 aa_loaded() { grep -c "^$1 (" /sys/kernel/security/apparmor/profiles || true; }
 apt_log purge.log apt-get purge -y -q "${PKGS[@]}"
 check "the package stopped the running proxy domain" "libvirt: domain sys-defined: shut off." \
-    "$(grep -m1 '^libvirt: domain sys-defined:' "$TEST_OUT/purge.log")"
+    "$(apt_said '^libvirt: domain sys-defined:' purge.log)"
 [[ -z $purge_helper ]] || wait_gone "$purge_helper" 10 || true
 check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
 check "no libvirt package left" "" "$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'libvirt*' 2>/dev/null | awk '$2 != "un"' || true)"
