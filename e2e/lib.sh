@@ -255,10 +255,12 @@ wait_shutoff() {
     return 1
 }
 
+# The pidfile of the helper of filesystem ALIAS (fs0, ...) of domain NAME
+# is $STATEDIR/NAME.ALIAS-virtfs-proxy.pid (the same in every run).
 # proxy helpers of a domain: pids of virtfs-proxy-helper whose pidfile names the domain
 helper_pids() { # helper_pids NAME
     local f
-    for f in "$STATEDIR"/*"-$1-"*virtfs-proxy.pid; do
+    for f in "$STATEDIR/$1".*-virtfs-proxy.pid; do
         [[ -e $f ]] || continue
         cat "$f"; echo
     done
@@ -409,7 +411,7 @@ helper_count() { helper_procs | wc -l; }
 # pidfiles_of NAME: the helper pidfiles left for domain NAME
 pidfiles_of() {
     local f
-    for f in "$STATEDIR"/*-"$1"-*-virtfs-proxy.pid; do
+    for f in "$STATEDIR/$1".*-virtfs-proxy.pid; do
         [[ -e $f ]] && echo "$f"
     done
     return 0

@@ -27,8 +27,8 @@ fi
 
 echo "-- the two helpers"
 mapfile -t pidfiles < <(pidfiles_of "$dom")
-check "two helper pidfiles (fs0, fs1)" "$dom-fs0-virtfs-proxy.pid $dom-fs1-virtfs-proxy.pid" \
-    "$(for f in "${pidfiles[@]}"; do echo "${f##*/}"; done | sed 's/^[0-9]*-//' | paste -sd' ')"
+check "two helper pidfiles (fs0, fs1)" "$dom.fs0-virtfs-proxy.pid $dom.fs1-virtfs-proxy.pid" \
+    "$(for f in "${pidfiles[@]}"; do echo "${f##*/}"; done | paste -sd' ')"
 h1=$(helpers_of "$p1") h2=$(helpers_of "$p2")
 check "helper of proxy1 is fs0's pidfile's pid" "$(cat "${pidfiles[0]}" 2>/dev/null)" "$h1"
 check "helper of proxy2 is fs1's pidfile's pid" "$(cat "${pidfiles[1]}" 2>/dev/null)" "$h2"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # test-virsh.sh - proxy filesystems as a virsh user meets them: the XML
-# round trip, domxml-to-native, save/managedsave/snapshot/hotplug refusals,
+# round trip, domxml-to-native, save/managedsave/snapshot refusals, the
+# hotplug, hot-unplug and live update refusals,
 # and a helper started by hand behind <source socket>.  The configurations
 # libvirt refuses are in test-configs.sh.
 set -euo pipefail
@@ -80,6 +81,16 @@ expect_error "attach-device --live of a proxy filesystem" "error: Failed to atta
 error: Operation not supported: only virtiofs filesystems can be hotplugged" \
     attach-device "$dom" "$E2E/virsh-hot.xml" --live
 check "no helper for the refused hotplug" "" "$(helpers_of "$hot")"
+proxy_fs "$export_dir" share > "$E2E/virsh-unplug.xml"
+expect_error "detach-device --live of the proxy filesystem" "error: Failed to detach device from $E2E/virsh-unplug.xml
+error: Operation not supported: only virtiofs filesystems can be hotplugged" \
+    detach-device "$dom" "$E2E/virsh-unplug.xml" --live
+proxy_fs "$export_dir" share "<readonly/>" > "$E2E/virsh-update.xml"
+expect_error "update-device --live of the proxy filesystem" "error: Failed to update device from $E2E/virsh-update.xml
+error: unsupported configuration: live update of device 'filesystem' is not supported" \
+    update-device "$dom" "$E2E/virsh-update.xml" --live
+check "the filesystem is unchanged" "1 0" \
+    "$(virsh dumpxml "$dom" | grep -c "<filesystem type='mount'") $(virsh dumpxml "$dom" | grep -c '<readonly/>')"
 check "domain still running" "running" "$(virsh domstate "$dom")"
 check "its helper still running" "$(cat "$(pidfiles_of "$dom")")" "$(helpers_of "$export_dir")"
 virsh destroy "$dom" >/dev/null
