@@ -422,27 +422,36 @@ pidfiles_of() {
 # after its chroot.
 HELPER_CAPS_HEX=$(printf '%016x' $(( (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 27) )))
 
-# check_helper_confined HPID EXPORT DAEMON-PID: the helper runs as root,
-# chrooted into EXPORT, with only the capabilities it keeps, and inside
-# libvirt's sandbox (patch "Confine virtfs-proxy-helper"): no-new-privs, its
-# own network and IPC namespaces (the others the daemon's), no core dumps
-# and 64 open files (libvirt's "64 files" is a limit of 65)
+# check_helper_confined HPID EXPORT DAEMON-PID [ro]: the helper runs as
+# root, chrooted into EXPORT, with only the capabilities it keeps, and
+# inside libvirt's sandbox (patches "Confine virtfs-proxy-helper" and "Give
+# virtfs-proxy-helper a mount namespace"): no-new-privs, its own mount,
+# network and IPC namespaces (the others the daemon's), in which its root,
+# the export, is mounted nosuid,nodev and read-only with "ro" (while the
+# daemon's namespace has no mount of ours at EXPORT), no core dumps and 64
+# open files (libvirt's "64 files" is a limit of 65)
 check_helper_confined() {
-    local hpid=$1 dir=$2 dpid=$3 ns h d
+    local hpid=$1 dir=$2 dpid=$3 mode=${4:-rw} ns h d
     check "helper Uid:" "0 0 0 0" "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/$hpid/status")"
     check "helper root directory (chroot)" "$dir" "$(readlink "/proc/$hpid/root")"
     check "helper CapEff" "$HELPER_CAPS_HEX" "$(proc_field "$hpid" CapEff)"
     check "helper NoNewPrivs" 1 "$(proc_field "$hpid" NoNewPrivs)"
-    for ns in net ipc; do
+    for ns in mnt net ipc; do
         h=$(readlink "/proc/$hpid/ns/$ns") d=$(readlink "/proc/$dpid/ns/$ns")
         check_match "helper $ns namespace is its own ($h, daemon's $d)" "^$ns:\[[0-9]+\]\$" "$h"
         [[ $h != "$d" ]] || fail "helper shares the daemon's $ns namespace $d"
         check "helper $ns namespace has no other process" "$hpid" \
             "$(for p in /proc/[0-9]*; do [[ $(readlink "$p/ns/$ns" 2>/dev/null) == "$h" ]] && echo "${p#/proc/}"; done | paste -sd' ')"
     done
-    for ns in mnt pid uts user cgroup; do
+    for ns in pid uts user cgroup; do
         check "helper $ns namespace is the daemon's" "$(readlink "/proc/$dpid/ns/$ns")" "$(readlink "/proc/$hpid/ns/$ns")"
     done
+    # mountinfo names mount points from the process's root: the export is "/"
+    check "helper's export is mounted $mode,nosuid,nodev in its namespace" "$mode,nosuid,nodev" \
+        "$(awk '$5 == "/" { o = $6 } END { print o }' "/proc/$hpid/mountinfo" |
+           tr , '\n' | grep -xE 'ro|rw|nosuid|nodev' | paste -sd,)"
+    check "no mount at the export in the daemon's namespace" "" \
+        "$(awk -v d="$dir" '$5 == d' "/proc/$dpid/mountinfo")"
     check "helper has no network interface but lo" "lo" \
         "$(nsenter -t "$hpid" -n ip -o link show | awk -F': ' '{ print $2 }' | paste -sd' ')"
     check "helper Max open files (soft hard)" "65 65" "$(proc_limit "$hpid" "Max open files")"

@@ -52,7 +52,8 @@ ID='' E='' DOM='' QPID='' QFD='' HPID='' OUT='' RUN=0 ERRS=()
 
 # attempt ID [RUNS WAIT]: a fresh export E served by a paused domain's
 # helper; with RUNS the guest boots first, mounts the share, runs RUNS and
-# is paused once its console shows WAIT
+# is paused once its console shows WAIT. FSEXTRA (say <readonly/>) goes
+# into the share's XML.
 attempt() {
     ID=$1 RUN=0 ERRS=()
     local runs=${2:-io:/mnt/share:5:20}
@@ -62,7 +63,7 @@ attempt() {
     printf 'inside-export\n' > "$E/file"
     chmod 0755 "$E" "$E/sub"
     define_domain "$DOM" "proxyfs.mounts=share:/mnt/share proxyfs.run=$runs proxyfs.timeout=60" \
-        "$(proxy_fs "$E" share)"
+        "$(proxy_fs "$E" share "${FSEXTRA:-}")"
     FDS=$(daemon_fds)
     if [[ -z ${2:-} ]]; then
         virsh start --paused "$DOM" >/dev/null
@@ -77,15 +78,23 @@ attempt() {
     [[ -n $QPID && -n $HPID && -n $QFD ]] || ERRS+=("no QEMU/helper/sock_fd: '$QPID' '$HPID' '$QFD'")
 }
 
-# pc [--in-cgroup] -- COMMANDS...: one client run as QEMU would be
+# pc [--in-cgroup] [--without-no-new-privs] -- COMMANDS...: one client
+# run as QEMU would be (in QEMU's cgroups; without the no-new-privs that
+# QEMU's seccomp sandbox sets)
 pc() {
-    local cg=no
-    [[ $1 == --in-cgroup ]] && { cg=yes; shift; }
+    local cg=no nnp=--no-new-privs
+    while [[ $1 != -- ]]; do
+        case $1 in
+        --in-cgroup) cg=yes ;;
+        --without-no-new-privs) nnp='' ;;
+        esac
+        shift
+    done
     shift                                   # --
     RUN=$((RUN + 1))
     OUT=$E2E/hostile-$ID.$RUN.out
     ( [[ $cg == no ]] || join_cgroups_of "$QPID"
-      exec timeout -k 5 60 "$PC" --steal "$QPID:$QFD" --user "$quid:$qgid" --no-new-privs \
+      exec timeout -k 5 60 "$PC" --steal "$QPID:$QFD" --user "$quid:$qgid" ${nnp:+"$nnp"} \
           --timeout 3 -- "$@" ) > "$OUT" 2>&1 || ERRS+=("client run $RUN exited $?")
 }
 
@@ -152,18 +161,22 @@ want 1 ENOENT; want 2 ENOENT; want 3 ENOENT; want 4 ok
 host "canary secret still has one link" test "$(stat -c %h "$CANARY/secret")" = 1
 finish
 
+# The helper's own check (CVE-2023-2861) would answer ENXIO; the nodev mount
+# of its namespace refuses the open first.
 echo "-- H4: device nodes through the helper (CVE-2023-2861)"
 attempt H4-devnode
 pc -- mknod pxc-null c0666 1:3 0 0  open pxc-null rdonly  open pxc-null wronly \
       mknod pxc-null2 c0666 1:3 1000 1000  mknod pxc-disk b0600 "$(mountpoint -d /)" "$quid" "$qgid"
-want 1 ok; want 2 ENXIO; want 3 ENXIO; want 4 EPERM; want 5 EPERM
+want 1 ok; want 2 EACCES; want 3 EACCES; want 4 EPERM; want 5 EPERM
 finish
 
 echo "-- H5: a root-only device node opened by QEMU itself, in the domain's cgroups"
+# The nodev mount refuses first (EACCES); the domain's device cgroup (EPERM)
+# is the guard behind it.
 attempt H5-devnode-cgroup
 pc --in-cgroup -- mknod pxc-hwrng c0600 10:183 0 0  chown pxc-hwrng "$quid" "$qgid" \
       open / directory  local-openat 1 pxc-hwrng rdonly
-want 1 ok; want 2 ok; want 3 'ok fd#1 .*'; want 4 EPERM
+want 1 ok; want 2 ok; want 3 'ok fd#1 .*'; want 4 EACCES
 finish
 
 echo "-- H6: a set-uid root program made in the export, executed by QEMU"
@@ -200,6 +213,40 @@ attempt H8-unknown-type
 pc -- raw 99 0 -  lstat file
 want 1 EOF; want 2 'EPIPE|EOF|ECONNRESET'
 wait_gone "$HPID" 5 || ERRS+=("the helper survived an unknown request")
+finish
+
+# H9-H11: what the helper's mount namespace holds, with nothing else in the
+# way: no device cgroup, no no-new-privs, and a helper that writes what it
+# is asked to (kbase: security model)
+echo "-- H9: a device node made by the helper, opened by QEMU outside any device cgroup"
+attempt H9-devnode-bare
+pc -- mknod pxc-null c0600 1:3 0 0  chown pxc-null "$quid" "$qgid" \
+      open / directory  local-openat 1 pxc-null rdonly
+want 1 ok; want 2 ok; want 3 'ok fd#1 .*'; want 4 EACCES
+host "the node is a character device 1:3 of QEMU's user" \
+    test "$(stat -c '%F %t:%T %u' "$E/pxc-null")" = "character special file 1:3 $quid"
+finish
+
+echo "-- H10: a set-uid root program, executed by a QEMU without no-new-privs"
+attempt H10-setuid-bare
+pc --without-no-new-privs -- create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1 \
+      chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid
+want 1 'ok fd#1 .*'; want 2 'ok wrote=[0-9]+'; want 3 ok; want 4 'ok fd#2 .*'
+want 5 "ok out=\"WHOAMI uid=$quid euid=$quid .*"
+host "the file is set-uid root" test "$(stat -c '%a %u' "$E/pxc-suid")" = "4755 0"
+finish
+
+echo "-- H11: writes to a <readonly/> export through its helper"
+FSEXTRA='<readonly/>' attempt H11-readonly-write
+before=$(tree_listing "$E"; getfattr -h -R -d -m - "$E" 2>/dev/null)
+pc -- create pxc-new 'wronly|creat|excl' 0644 0 0  open file wronly  open file 'rdwr|trunc' \
+      mkdir pxc-dir 0755 0 0  mknod pxc-node c0600 1:3 0 0  symlink file pxc-sl 0 0 \
+      link file pxc-hl  chmod file 0666  chown file 1 1  truncate file 0  utime file 0 \
+      rename file pxc-renamed  remove file  remove sub  lsetxattr file user.pxc x - 0 \
+      open file rdonly
+for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do want "$n" EROFS; done
+want 16 "ok fd#1 $(ino_re "$E/file") .*"
+host "the export is unchanged" test "$(tree_listing "$E"; getfattr -h -R -d -m - "$E" 2>/dev/null)" = "$before"
 finish
 
 echo "containment-libvirt: $N_ATT attempts, $N_CONT contained"

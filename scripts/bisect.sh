@@ -6,16 +6,19 @@
 # directory. Stops at the first patch that breaks anything, and names it.
 # The commit that make unit passed in the work tree is not tested twice.
 #
-# The patches are built with -O1, not -O2: a compile takes about two thirds
-# of the time (qemu_driver.c: 5.2 s against 7.6 s), and -O1 still runs the
-# flow analysis behind -Wmaybe-uninitialized and friends. The whole series
-# (the work tree's HEAD) is built with -O2 by make build, by make deb, and
-# is what make unit tests.
+# The patches are built like the work tree (-O2, scripts/build.sh) and laid
+# out like it: the clone in work/bisect/libvirt, its build directory in
+# work/bisect/build, so that compile commands and line markers are the same
+# as make build's. ccache (lib.sh) then finds every object whose
+# preprocessed source a patch leaves as make build or an earlier patch
+# compiled it; only what a patch changes, and what includes a header the
+# series changes later, is compiled again. The cache statistics of the
+# whole run are printed at the end.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-wt=$WORK/bisect
-bbuild=$WORK/bisect-build
+wt=$WORK/bisect/libvirt
+bbuild=$WORK/bisect/build
 [[ -d $TREE/.git ]] || die "no work tree at $TREE (make tree)"
 
 mapfile -t commits < <(tgit rev-list --reverse "$BASE_TAG..HEAD")
@@ -26,7 +29,7 @@ fi
 
 wgit() { git -c safe.directory="$wt" -C "$wt" "$@"; }
 if [[ ! -d $wt/.git ]]; then
-    rm -rf "$wt" "$bbuild"
+    rm -rf "$WORK/bisect" "$WORK/bisect-build"   # also an older layout
     git -c safe.directory="$TREE" clone -q --no-checkout "$TREE" "$wt"
     wgit checkout -q --detach "$BASE_TAG"
     # Untracked in the work tree's index (see tree.sh), but the build needs it.
@@ -39,6 +42,7 @@ wgit fetch -q --tags "$TREE" HEAD
 passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)
 
 t0=$SECONDS
+ccache -z > /dev/null 2>&1 || true
 i=0
 for c in "${commits[@]}"; do
     i=$((i + 1))
@@ -49,7 +53,7 @@ for c in "${commits[@]}"; do
     fi
     say "bisect [$i/${#commits[@]}] [+$((SECONDS - t0))s] $subject"
     wgit checkout -q --detach "$c"
-    if ! BUILD_OPTIMIZATION=1 "$TOP/scripts/build.sh" "$wt" "$bbuild" > "$WORK/bisect.log" 2>&1; then
+    if ! "$TOP/scripts/build.sh" "$wt" "$bbuild" > "$WORK/bisect.log" 2>&1; then
         tail -n 40 "$WORK/bisect.log"
         die "patch $i ($subject) does not build (log: $WORK/bisect.log)"
     fi
@@ -59,4 +63,5 @@ for c in "${commits[@]}"; do
     fi
     grep -E '^(Ok|Fail|Skipped):' "$WORK/bisect.log" | tr -s ' ' | paste -sd' '
 done
+ccache -s 2>/dev/null | grep -E '^(Cacheable|  (Hits|Misses))' | sed 's/^/    ccache: /' || true
 say "bisect: all ${#commits[@]} commit(s) build and pass the unit suite and syntax-check ($((SECONDS - t0)) s)"

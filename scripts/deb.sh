@@ -202,9 +202,10 @@ mkdir -p "$OUT"
 step "dpkg-buildpackage -b -us -uc (DEB_BUILD_OPTIONS='$opts', nice -n 10); log: $OUT/build.log"
 t_build=$SECONDS
 # A clean environment, as on a build daemon: this machine's PATH puts other
-# pythons before Debian's, and LIBRARY_PATH would reach the linker.
+# pythons before Debian's, LIBRARY_PATH would reach the linker, and meson
+# would put ccache (make build's, see lib.sh) in front of the compiler.
 build_env=(env -i HOME="$HOME" LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=dumb
-           PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="$opts")
+           PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="$opts" CCACHE_DISABLE=1)
 # progress: debhelper steps, every 250th ninja step and every 50th test
 if ! (cd "$SRCDIR" && "${build_env[@]}" nice -n 10 dpkg-buildpackage -b -us -uc 2>&1) |
         tee "$OUT/build.log" |

@@ -25,6 +25,7 @@ HARNESS_PKGS=(
     python3-matplotlib                      # make bench: the plot
     debootstrap                             # make system-image: the Debian 12 system VM
     apt-utils gpg gpgv                      # make repo: apt-ftparchive, signatures
+    ccache                                  # make build, make bisect: objects reused across patches
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"

@@ -9,6 +9,14 @@ BUILD=$WORK/build                        # meson build directory of $TREE
 PREFIX=$WORK/prefix                      # isolated install prefix
 SERIES=${SERIES:-$TOP/patches/libvirt}             # exported series + 'series' file
 
+# ccache, which meson puts in front of the compiler by itself once it is
+# installed (make deps): make bisect builds every patch, and most of a
+# patch's objects are the same source as an object that make build or an
+# earlier patch already compiled. The cache is keyed by content and lives
+# under work/; an empty one is only slower. make deb does not use it.
+export CCACHE_DIR=${CCACHE_DIR:-$WORK/ccache}
+export CCACHE_BASEDIR=$WORK CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}
+
 LIBVIRT_VERSION=9.0.0
 LIBVIRT_TARBALL_NAME=libvirt_$LIBVIRT_VERSION.orig.tar.xz
 BASE_TAG=v$LIBVIRT_VERSION-pristine

@@ -145,15 +145,24 @@ skip() { # skip REASON: the host lacks what this attempt needs
     NOTES+=("$1")
 }
 
-# pc [client options] -- COMMANDS...: one client run against a new helper
-# (unless --fd is given); its transcript goes to OUT.
+# pc [--libvirt-ns] [client options] -- COMMANDS...: one client run
+# against a new helper (unless --fd is given); its transcript goes to OUT.
+# With --libvirt-ns, the helper (and the client) run in a mount namespace
+# of their own in which the export is bind-mounted nosuid,nodev, as libvirt
+# starts the helper (e2e/test-hostile.sh proves that libvirt does).
 pc() {
-    local opts=()
+    local opts=() ns=()
     RUN=$((RUN + 1))
     OUT=$S/logs/$ID-$NAME.$RUN.out
+    if [[ $1 == --libvirt-ns ]]; then
+        ns=(unshare --mount --propagation slave -- sh -ec
+            'mount --rbind "$0" "$0"; mount --make-rprivate "$0"
+             mount -o remount,bind,nosuid,nodev "$0"; shift; exec "$@"' "$E" --)
+        shift
+    fi
     while (($#)) && [[ $1 != -- ]]; do opts+=("$1"); shift; done
     shift
-    timeout -k 5 120 "$PC" --spawn "$HELPER" --export "$E" \
+    timeout -k 5 120 "${ns[@]}" "$PC" --spawn "$HELPER" --export "$E" \
         --helper-log "$S/logs/$ID-$NAME.$RUN.helper.log" --timeout "$T" \
         "${opts[@]}" -- "$@" > "$OUT" 2>&1 || ERRS+=("client run $RUN exited $?")
     local pid
@@ -564,8 +573,24 @@ done
 dirfd_device_cmds=(mknod pxc-dev "$DEVSPEC" "$DEVNUM" 0 0  chown pxc-dev "$QUID" "$QGID"
                    open / directory  local-openat 1 pxc-dev 'rdonly|nonblock')
 
+# A15 and A19 are "bare": no device cgroup, no no-new-privs, only the mount
+# namespace that libvirt starts every helper in. The helper still creates
+# the device node and chowns it to QEMU's uid (the CVE-2023-2861 check
+# guards only its own opens), and QEMU opens it with openat() on a
+# directory fd the helper gave it: the fd's nodev mount refuses that.
 t_A15_devnode-dirfd-bare() {
-    known "the helper creates device nodes and chowns them to QEMU's uid; the CVE-2023-2861 check guards only the helper's own open, and QEMU opens the node itself with openat() on a directory fd the helper gave it; libvirt must keep the domain's device cgroup (A16) or use a nodev export (A17)"
+    pc --libvirt-ns --user "$QEMU_IDS" -- "${dirfd_device_cmds[@]}"
+    want 1 ok
+    want 2 ok
+    want 3 'ok fd#1 .*'
+    want 4 EACCES
+    host "the node exists in the export, QEMU's" \
+        test "$(stat -c '%F %u' "$E/pxc-dev")" = "character special file $QUID"
+}
+
+# The same without libvirt's namespace: QEMU's helper alone lets it open.
+t_A15b_devnode-dirfd-no-namespace() {
+    known "without libvirt's mount namespace (A15) or the domain's device cgroup (A16), a node the helper created and chowned to QEMU's uid opens for QEMU through a directory fd the helper gave it"
     pc --user "$QEMU_IDS" -- "${dirfd_device_cmds[@]}"
     want 1 ok
     want 2 ok
@@ -635,8 +660,21 @@ t_A18_setuid-root-inside() {
 suid_cmds=(create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1
            chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid)
 
+# Bare as A15: the helper makes a root-owned set-uid file on request (guest
+# root's right inside the export), and QEMU executes it through an fd; the
+# fd's nosuid mount keeps it from running as root.
 t_A19_setuid-exec-bare() {
-    known "the helper makes root-owned set-uid files on request (guest root's right inside the export); a QEMU that can exec them becomes root on the host. libvirt closes it with QEMU's seccomp sandbox, whose filter sets no_new_privs (A20; spawn=deny alone would not: it blocks execve but not execveat or clone), or a nosuid export (A21)"
+    pc --libvirt-ns --user "$QEMU_IDS" -- "${suid_cmds[@]}"
+    want 1 'ok fd#1 .*'
+    want 2 'ok wrote=[0-9]+'
+    want 3 ok
+    want 4 'ok fd#2 .*'
+    want 5 'ok out="WHOAMI uid='"$QUID"' euid='"$QUID"' .*'
+    host "the file is set-uid root" test "$(stat -c '%a %u' "$E/pxc-suid")" = "4755 0"
+}
+
+t_A19b_setuid-exec-no-namespace() {
+    known "without libvirt's mount namespace (A19), QEMU's seccomp sandbox (A20; spawn=deny alone would not do: it blocks execve but not execveat or clone) or a nosuid export (A21), a QEMU that executes a set-uid root file the helper made becomes root on the host"
     pc --user "$QEMU_IDS" -- "${suid_cmds[@]}"
     want 1 'ok fd#1 .*'
     want 2 'ok wrote=[0-9]+'

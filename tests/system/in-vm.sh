@@ -257,10 +257,10 @@ if [[ -n $qpid && -n $hrw && -n $hro ]]; then
     check_match "QEMU got both sockets" \
         "-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+ .*-fsdev proxy,id=fsdev-fs1,sock_fd=[0-9]+,readonly=on " \
         "$(tr '\0' ' ' < "/proc/$qpid/cmdline")"
-    for h in "$hrw:$rw" "$hro:$ro"; do
-        hpid=${h%%:*} export_dir=${h#*:}
-        echo "   helper $hpid for $export_dir"
-        check_helper_confined "$hpid" "$export_dir" "$(libvirtd_pid)"
+    for h in "$hrw:rw:$rw" "$hro:ro:$ro"; do
+        hpid=${h%%:*} export_dir=${h#*:*:} mode=${h#*:} mode=${mode%%:*}
+        echo "   helper $hpid for $export_dir ($mode)"
+        check_helper_confined "$hpid" "$export_dir" "$(libvirtd_pid)" "$mode"
         check "helper stacked on libvirtd's AppArmor profile" \
             "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$hpid")"
         check "helper in QEMU's cgroup (v2)" "$(cat "/proc/$qpid/cgroup")" "$(cat "/proc/$hpid/cgroup")"
