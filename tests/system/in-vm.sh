@@ -15,7 +15,8 @@
 #     semantics (chown, mknod, set-group-ID directory, owners on the host),
 #     EROFS and an unchanged host tree, who runs what (QEMU as libvirt-qemu
 #     under its libvirt-UUID profile, the helper as root, chrooted, stacked
-#     on libvirtd's profile, in the domain's cgroup);
+#     on libvirtd's profile, in the domain's cgroup, in a mount namespace of
+#     its own with its export rw or ro, nosuid and nodev there);
 #   - 'apt-get upgrade' to the next release (+proxyfsN+1) under the
 #     running guest: libvirtd restarts, the QEMU and the helpers are the
 #     same processes, the guest's writes after the upgrade land, and destroy
