@@ -14,6 +14,11 @@
 # compiled it; only what a patch changes, and what includes a header the
 # series changes later, is compiled again. The cache statistics of the
 # whole run are printed at the end.
+#
+# The first patch tested gets the whole unit suite with every syntax-check
+# rule on the whole tree, as make unit gives the series; every later one
+# gets the unit suite and the rules on the files it changed
+# (scripts/syntax-check-changed.sh says why that is the same verdict).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -43,7 +48,7 @@ passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)
 
 t0=$SECONDS
 ccache -z > /dev/null 2>&1 || true
-i=0
+i=0 full=1
 for c in "${commits[@]}"; do
     i=$((i + 1))
     subject=$(tgit log -1 --format=%s "$c")
@@ -57,11 +62,22 @@ for c in "${commits[@]}"; do
         tail -n 40 "$WORK/bisect.log"
         die "patch $i ($subject) does not build (log: $WORK/bisect.log)"
     fi
-    if ! "$TOP/scripts/unit.sh" "$bbuild" > "$WORK/bisect.log" 2>&1; then
+    if ((full)); then
+        unit=("$TOP/scripts/unit.sh" "$bbuild")
+    else
+        unit=(meson test -C "$bbuild" --num-processes "$(nproc)" --print-errorlogs --no-suite syntax-check)
+    fi
+    if ! "${unit[@]}" > "$WORK/bisect.log" 2>&1; then
         grep -E '^[0-9]+/[0-9]+ .*(FAIL|TIMEOUT)' "$WORK/bisect.log" || tail -n 40 "$WORK/bisect.log"
         die "patch $i ($subject) fails the unit suite (log: $WORK/bisect.log)"
     fi
     grep -E '^(Ok|Fail|Skipped):' "$WORK/bisect.log" | tr -s ' ' | paste -sd' '
+    if ((!full)) && ! "$TOP/scripts/syntax-check-changed.sh" "$bbuild" "$BASE_TAG" > "$WORK/bisect.log" 2>&1; then
+        grep -E -B3 '^make: \*\*\* .*sc_' "$WORK/bisect.log" || tail -n 40 "$WORK/bisect.log"
+        die "patch $i ($subject) fails syntax-check (log: $WORK/bisect.log)"
+    fi
+    ((!full)) || echo "    (syntax-check: every rule on the whole tree)"
+    full=0
 done
 ccache -s 2>/dev/null | grep -E '^(Cacheable|  (Hits|Misses))' | sed 's/^/    ccache: /' || true
 say "bisect: all ${#commits[@]} commit(s) build and pass the unit suite and syntax-check ($((SECONDS - t0)) s)"
