@@ -7,8 +7,8 @@
 # bookworm's curl, and we do not need it. QEMU's default user is the dedicated
 # unprivileged user of the end-to-end tests (e2e/lib.sh creates it).
 # Usage: build.sh [SRCDIR BUILDDIR]   (defaults: the work tree and work/build)
-# Environment: BUILD_OPTIMIZATION (meson's optimization level, default 2;
-# make bisect uses 1, see scripts/bisect.sh)
+# Environment: BUILD_OPTIMIZATION (meson's optimization level, default 2,
+# which make bisect keeps so that ccache can reuse make build's objects)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
