@@ -19,6 +19,7 @@
 # rule on the whole tree, as make unit gives the series; every later one
 # gets the unit suite and the rules on the files it changed
 # (scripts/syntax-check-changed.sh says why that is the same verdict).
+# BISECT_FROM=N starts at the Nth patch (after fixing the patch that failed).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -52,6 +53,9 @@ i=0 full=1
 for c in "${commits[@]}"; do
     i=$((i + 1))
     subject=$(tgit log -1 --format=%s "$c")
+    if ((i < ${BISECT_FROM:-1})); then
+        continue
+    fi
     if [[ $c == "$passed" ]]; then
         say "bisect [$i/${#commits[@]}] $subject: passed make unit as the work tree's HEAD ($(cut -c1-12 <<<"$c")), not tested again"
         continue
