@@ -84,4 +84,5 @@ for c in "${commits[@]}"; do
     full=0
 done
 ccache -s 2>/dev/null | grep -E '^(Cacheable|  (Hits|Misses))' | sed 's/^/    ccache: /' || true
-say "bisect: all ${#commits[@]} commit(s) build and pass the unit suite and syntax-check ($((SECONDS - t0)) s)"
+from=${BISECT_FROM:-1}
+say "bisect: patches $from to ${#commits[@]} of ${#commits[@]} build and pass the unit suite and syntax-check ($((SECONDS - t0)) s)"
