@@ -179,12 +179,19 @@ pc --in-cgroup -- mknod pxc-hwrng c0600 10:183 0 0  chown pxc-hwrng "$quid" "$qg
 want 1 ok; want 2 ok; want 3 'ok fd#1 .*'; want 4 EACCES
 finish
 
+# setuid_attempt [pc options]: the client copies itself into a new file,
+# has the helper make it set-uid root and executes it through a directory
+# fd; it must run with QEMU's uid as its effective uid
+setuid_attempt() {
+    pc "$@" -- create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1 \
+          chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid
+    want 1 'ok fd#1 .*'; want 2 'ok wrote=[0-9]+'; want 3 ok; want 4 'ok fd#2 .*'
+    want 5 "ok out=\"WHOAMI uid=$quid euid=$quid .*"
+}
+
 echo "-- H6: a set-uid root program made in the export, executed by QEMU"
 attempt H6-setuid
-pc -- create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1 \
-      chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid
-want 1 'ok fd#1 .*'; want 2 'ok wrote=[0-9]+'; want 3 ok; want 4 'ok fd#2 .*'
-want 5 "ok out=\"WHOAMI uid=$quid euid=$quid .*"
+setuid_attempt
 host "the set-uid root file stays in the export" test "$(stat -c '%a %u' "$E/pxc-suid")" = "4755 0"
 finish
 
@@ -229,10 +236,7 @@ finish
 
 echo "-- H10: a set-uid root program, executed by a QEMU without no-new-privs"
 attempt H10-setuid-bare
-pc --without-no-new-privs -- create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1 \
-      chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid
-want 1 'ok fd#1 .*'; want 2 'ok wrote=[0-9]+'; want 3 ok; want 4 'ok fd#2 .*'
-want 5 "ok out=\"WHOAMI uid=$quid euid=$quid .*"
+setuid_attempt --without-no-new-privs
 host "the file is set-uid root" test "$(stat -c '%a %u' "$E/pxc-suid")" = "4755 0"
 finish
 

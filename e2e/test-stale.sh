@@ -103,30 +103,37 @@ wait "$bystander" 2>/dev/null || true
 # overwrite_pidfile DOM PID: what a compromised helper can do to its pidfile
 overwrite_pidfile() { printf '%s\n' "$2" > "$STATEDIR/$1.fs0-virtfs-proxy.pid"; }
 
+# start_paused NAME: domain e2e-stale-NAME with one share, started paused;
+# sets dom, dir and h (its helper)
+start_paused() {
+    dom=e2e-stale-$1 dir=$(fresh_dir "stale-$1")
+    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share)"
+    virsh start --paused "$dom" >/dev/null
+    h=$(helpers_of "$dir")
+    check_match "$dom: a helper runs" '^[0-9]+$' "$h"
+}
+
+# check_bystander: the process a rewritten pidfile named was left alone
+check_bystander() {
+    check "$dom: the process the pidfile named is alive" "alive" \
+        "$([[ -d /proc/$bystander ]] && echo alive || echo killed)"
+}
+
 echo "-- (d) destroy with a pidfile naming another process"
-dom=e2e-stale-destroy dir=$(fresh_dir stale-destroy)
-define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share)"
-virsh start --paused "$dom" >/dev/null
-h=$(helpers_of "$dir")
-check_match "$dom: a helper runs" '^[0-9]+$' "$h"
+start_paused destroy
 sleep 300 &
 bystander=$!
 overwrite_pidfile "$dom" "$bystander"
 virsh destroy "$dom" >/dev/null
 check "$dom: the helper ended" "gone" "$(wait_gone "$h" 10 && echo gone || echo running)"
-check "$dom: the process the pidfile named is alive" "alive" \
-    "$([[ -d /proc/$bystander ]] && echo alive || echo killed)"
+check_bystander
 check "$dom: no pidfile after destroy" "" "$(pidfiles_of "$dom")"
 check_match "$dom: the daemon said it ignored the pidfile" \
     "pidfile '$STATEDIR/$dom.fs0-virtfs-proxy.pid' names pid $bystander, not the helper's pid $h: ignoring its content" \
     "$(tail -c +$((DAEMON_LOG_OFFSET + 1)) "$E2E/virtqemud.log" | grep -F "$dom.fs0-virtfs-proxy.pid' names pid" | tail -n 1)"
 
 echo "-- (e) the same after a daemon restart, with the helper hung"
-dom=e2e-stale-restart dir=$(fresh_dir stale-restart)
-define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share)"
-virsh start --paused "$dom" >/dev/null
-h=$(helpers_of "$dir")
-check_match "$dom: a helper runs" '^[0-9]+$' "$h"
+start_paused restart
 st=$(awk '{ print $22 }' "/proc/$h/stat" 2>/dev/null)
 check "$dom: the status XML records the helper's pid and start time" \
     "<helper alias='fs0' pid='$h' starttime='$st'/>" \
@@ -140,8 +147,7 @@ t=$SECONDS
 virsh destroy "$dom" >/dev/null
 check "$dom: the hung helper was killed by the recorded pid ($((SECONDS - t)) s)" "gone" \
     "$(wait_gone "$h" 10 && echo gone || echo running)"
-check "$dom: the process the pidfile named is alive" "alive" \
-    "$([[ -d /proc/$bystander ]] && echo alive || echo killed)"
+check_bystander
 check "$dom: no pidfile after destroy" "" "$(pidfiles_of "$dom")"
 kill "$bystander" 2>/dev/null || true
 wait "$bystander" 2>/dev/null || true
