@@ -26,6 +26,7 @@ HARNESS_PKGS=(
     debootstrap                             # make system-image: the Debian 12 system VM
     apt-utils gpg gpgv                      # make repo: apt-ftparchive, signatures
     ccache                                  # make build, make bisect: objects reused across patches
+    flake8                                  # syntax-check's sc_flake8 (skipped without it)
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"
