@@ -60,9 +60,7 @@ fi
 tip=${commits[-1]}
 # the files that any patch touches (syntax-check-changed.sh)
 touched=$WORK/bisect/touched-files
-wgit diff --name-only --no-renames "$BASE_TAG" "$tip" > "$touched"
-wgit log --format= --name-only --no-renames "$BASE_TAG..$tip" >> "$touched"
-sort -u -o "$touched" "$touched"
+wgit log --format= --name-only --no-renames "$BASE_TAG..$tip" | sort -u > "$touched"
 
 # make unit already built and tested this commit in the work tree
 passed=$(cat "$WORK/unit-passed" 2>/dev/null || true)

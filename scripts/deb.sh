@@ -187,8 +187,8 @@ step "build dependencies (apt-get build-dep on the unpacked tree)"
 if apt-get -s build-dep "$SRCDIR" 2>/dev/null | grep '^Inst ' >/dev/null; then
     apt-get build-dep -y -q "$SRCDIR"
 fi
-# the qemu.conf patch's meson find_program looks for the helper in /usr/lib/qemu; Debian
-# build-depends on qemu-system-common, which ships it
+# the qemu.conf patch's meson find_program looks for the helper in
+# /usr/lib/qemu; Debian build-depends on qemu-system-common, which ships it
 [[ -x /usr/lib/qemu/virtfs-proxy-helper ]] ||
     die "/usr/lib/qemu/virtfs-proxy-helper missing: the build would default to /usr/libexec"
 
@@ -210,7 +210,7 @@ t_build=$SECONDS
 # link of the package build slower.
 build_env=(env -i HOME="$HOME" LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=dumb
            PATH=/usr/sbin:/usr/bin:/sbin:/bin DEB_BUILD_OPTIONS="$opts" CCACHE_DISABLE=1
-           DEB_CFLAGS_STRIP=-g DEB_CXXFLAGS_STRIP=-g)
+           DEB_CFLAGS_STRIP=-g)
 # progress: debhelper steps, every 250th ninja step and every 50th test
 if ! (cd "$SRCDIR" && "${build_env[@]}" nice -n 10 dpkg-buildpackage -b -us -uc 2>&1) |
         tee "$OUT/build.log" |

@@ -12,13 +12,10 @@ n=$(meson test -C "$build" --list --suite syntax-check 2>/dev/null | grep -c ':s
 ((n > 0)) || die "the syntax-check suite is not registered in $build: is the tree a git checkout?"
 
 say "meson test: all unit tests and $n syntax-check rules"
-# make bisect's copy of the work tree is not the work tree
-record=0
-[[ $build == "$BUILD" && -z ${BISECT_IN_NAMESPACE:-} ]] && record=1
-((!record)) || rm -f "$WORK/unit-passed"
+rm -f "$WORK/unit-passed"
 meson test -C "$build" --num-processes "$(nproc)" --print-errorlogs
 # The work tree's commit that passed, if nothing uncommitted was built
 # with it: make bisect need not test that commit again.
-if ((record)) && [[ -z $(tgit status --porcelain) ]]; then
+if [[ $build == "$BUILD" && -z $(tgit status --porcelain) ]]; then
     tgit rev-parse HEAD > "$WORK/unit-passed"
 fi
