@@ -31,6 +31,10 @@ HARNESS_PKGS=(
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"
 export DEBIAN_FRONTEND=noninteractive
+# dpkg without an fsync per unpacked file: on a fresh CI machine these are
+# several hundred packages, and a crash mid-install means a new machine
+# anyway
+UNSAFE_IO=(-o Dpkg::Options::=--force-unsafe-io)
 
 "$TOP/scripts/apt-sources.sh"
 
@@ -49,11 +53,11 @@ for p in "${HARNESS_PKGS[@]}"; do
 done
 if ((${#missing[@]})); then
     say "installing harness packages: ${missing[*]}"
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    apt-get install -y -q --no-install-recommends "${UNSAFE_IO[@]}" "${missing[@]}"
 fi
 
 if apt-get -s build-dep libvirt 2>/dev/null | grep '^Inst ' >/dev/null; then
     say "installing libvirt's build dependencies (apt-get build-dep libvirt)"
-    apt-get build-dep -y -q libvirt
+    apt-get build-dep -y -q "${UNSAFE_IO[@]}" libvirt
 fi
 say "dependencies present"
