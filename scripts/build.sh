@@ -35,3 +35,10 @@ if [[ $(meson introspect --buildoptions "$build" 2>/dev/null |
 fi
 say "building $build (ninja, $(nproc) jobs, -O$opt)"
 ninja -C "$build"
+# The helper is a meson 'auto' feature (a bisect checks out patches that
+# lack the option, so it cannot be forced on here): a missing libseccomp
+# would leave the helper and its unit test out without an error.
+if grep -q "option('virtfs_proxy_helper'" "$src/meson_options.txt" &&
+        [[ ! -x $build/src/libvirt_virtfs_proxy_helper ]]; then
+    die "$build has no libvirt_virtfs_proxy_helper: is libseccomp-dev installed (make deps)?"
+fi

@@ -141,6 +141,24 @@ sed -i '/^APPARMOR_SERVICES = \\$/a\    libvirt-virtfs-proxy-helper \\' "$SRCDIR
 grep -q '^    libvirt-virtfs-proxy-helper \\$' "$SRCDIR/debian/rules" ||
     die "could not add the profile to APPARMOR_SERVICES in debian/rules"
 
+# libvirt's own virtfs proxy helper ("util: Add a virtfs proxy helper of
+# libvirt's own") needs libseccomp, and meson builds it only where it is
+# found: enable it on Linux, as debian/rules does its other Linux-only
+# features, so that a missing libseccomp fails the build instead of
+# leaving the helper out, and ship it with the QEMU driver that runs it.
+step "debian/control, rules and libvirt-daemon-driver-qemu.install: build and ship libvirt_virtfs_proxy_helper"
+sed -i 's/^ libselinux1-dev \[linux-any\],$/ libseccomp-dev [linux-any],\n&/' "$SRCDIR/debian/control"
+grep -q '^ libseccomp-dev \[linux-any\],$' "$SRCDIR/debian/control" ||
+    die "could not add libseccomp-dev to Build-Depends: Debian's packaging changed"
+n=$(grep -c '^    WITH_APPARMOR  *= ' "$SRCDIR/debian/rules" || true)
+[[ $n == 2 ]] || die "debian/rules sets WITH_APPARMOR $n times, not twice (Linux, other): Debian's packaging changed"
+sed -i -e '0,/^    WITH_APPARMOR  *= /{/^    WITH_APPARMOR  *= /a\    WITH_VIRTFS_PROXY_HELPER  = -Dvirtfs_proxy_helper=enabled
+}' -e '/^    WITH_APPARMOR  *= .*=disabled/a\    WITH_VIRTFS_PROXY_HELPER  = -Dvirtfs_proxy_helper=disabled' \
+    -e 's/^    \$(WITH_APPARMOR) \\$/&\n    $(WITH_VIRTFS_PROXY_HELPER) \\/' "$SRCDIR/debian/rules"
+[[ $(grep -c 'WITH_VIRTFS_PROXY_HELPER' "$SRCDIR/debian/rules") == 3 ]] ||
+    die "could not add -Dvirtfs_proxy_helper to debian/rules"
+echo 'usr/lib/libvirt/libvirt_virtfs_proxy_helper' >> "$SRCDIR/debian/libvirt-daemon-driver-qemu.install"
+
 # Removed, or replaced by a libvirt without proxy filesystems, these
 # packages first name the domains that use them and stop the running ones,
 # whose root helpers nothing would stop afterwards
@@ -250,6 +268,10 @@ expect "augeas lens knows virtfs_proxy_helper" \
 expect "QEMU driver's built-in helper path is /usr/lib/qemu/virtfs-proxy-helper" \
     grep -qa /usr/lib/qemu/virtfs-proxy-helper \
         "$x/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so"
+expect "libvirt-daemon-driver-qemu ships libvirt's own helper" \
+    test -x "$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper"
+expect "libvirt's own helper is linked with libseccomp" \
+    sh -c "objdump -p '$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper' | grep -q 'NEEDED *libseccomp'"
 expect "libvirtd's AppArmor profile stacks the helper's profile on it" \
     grep -q 'virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
 expect "libvirt-daemon-system ships the helper's AppArmor profile" \

@@ -27,6 +27,7 @@ HARNESS_PKGS=(
     apt-utils gpg gpgv                      # make repo: apt-ftparchive, signatures
     ccache                                  # make build, make bisect: objects reused across patches
     flake8                                  # syntax-check's sc_flake8 (skipped without it)
+    libseccomp-dev                          # libvirt_virtfs_proxy_helper (meson option virtfs_proxy_helper)
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"
