@@ -28,6 +28,7 @@ HARNESS_PKGS=(
     ccache                                  # make build, make bisect: objects reused across patches
     flake8                                  # syntax-check's sc_flake8 (skipped without it)
     libseccomp-dev                          # libvirt_virtfs_proxy_helper (meson option virtfs_proxy_helper)
+    clang libclang-rt-14-dev                # make test-helper: the helper's libFuzzer target
 )
 
 [[ $(id -u) == 0 ]] || die "installing packages needs root"

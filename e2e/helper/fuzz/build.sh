@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer target of libvirt's virtfs proxy helper with Debian's
-# clang, against a libvirt tree with the wip-helper patches and its meson
-# build directory (for config.h).
+# clang, against the libvirt work tree (the series' src/util/virproxyserver.c
+# and virproxyproto.c) and its meson build directory (for config.h).
 # Usage: build.sh SRCDIR BUILDDIR [OUTPUT]
 set -eu
 src=${1:?libvirt source tree}

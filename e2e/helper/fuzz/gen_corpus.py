@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Write the seed corpus of fuzz_server: the differential test's
-transcripts (../difftest/proxydiff.py), each as one input and each of its
+transcripts (../proxydiff.py), each as one input and each of its
 requests as an input of its own."""
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "difftest"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import proxydiff  # noqa: E402
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# run.sh - make test-helper: libvirt's own virtfs proxy helper (series
+# patches "util: Add virproxyproto ..." and "util: Add a virtfs proxy
+# helper of libvirt's own") tested where libvirt's unit test cannot:
+#   1. fuzz/: the request parser and dispatcher under libFuzzer, built with
+#      Debian's clang (AddressSanitizer, UndefinedBehaviorSanitizer,
+#      LeakSanitizer), from the seed corpus: FUZZ_RUNS executions (default
+#      100000) as nobody, and as many as root, chrooted in a throw-away
+#      mount namespace (fuzz/run-root.sh), so that the credential switching
+#      is fuzzed too;
+#   2. proxydiff.py: the same request transcripts to QEMU 7.2's helper and
+#      to ours, each started as libvirt starts it; every reply and the
+#      export tree afterwards must be equal, but for the differences listed
+#      with their reason (QEMU's bugs, our stricter parsing).
+# Ends with two lines (also in work/helper/summary):
+#   fuzz: N executions, C crashes
+#   proxydiff: ... 0 unexplained differences
+# and a non-zero status if anything failed.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../../scripts/lib.sh"
+
+RUNS=${FUZZ_RUNS:-100000}
+OURS=$BUILD/src/libvirt_virtfs_proxy_helper
+QEMUS=/usr/lib/qemu/virtfs-proxy-helper
+OUT=$WORK/helper
+
+((EUID == 0)) || die "needs root (the helpers run as root, the root fuzz run chroots)"
+[[ -x $OURS ]] || die "no $OURS (make build)"
+[[ -x $QEMUS ]] || die "no $QEMUS (make deps: qemu-system-common)"
+rm -rf "$OUT"
+mkdir -p "$OUT"
+rc=0
+
+say "helper: building the fuzz target (clang, ASan, UBSan) from $TREE"
+"$HERE/fuzz/build.sh" "$TREE" "$BUILD" "$OUT/fuzz_server" > "$OUT/fuzz-build.log" 2>&1 ||
+    { cat "$OUT/fuzz-build.log" >&2; die "the fuzz target does not build"; }
+
+# executions: the number on libFuzzer's DONE line of a run's log
+executions() { sed -n 's/^#\([0-9][0-9]*\)[[:space:]][[:space:]]*DONE.*/\1/p' "$1/log" | tail -n 1; }
+total=0 crashes=0
+for who in nobody root; do
+    say "helper: fuzzing as $who, $RUNS executions"
+    script=$HERE/fuzz/run.sh
+    [[ $who == root ]] && script=$HERE/fuzz/run-root.sh
+    FUZZ_WORK=$OUT/fuzz-$who "$script" "$OUT/fuzz_server" -runs="$RUNS" | sed 's/^/    /' || rc=1
+    n=$(executions "$OUT/fuzz-$who")
+    c=$(find "$OUT/fuzz-$who/artifacts" -type f 2>/dev/null | wc -l)
+    [[ -n $n ]] || { echo "    fuzzing as $who did not finish (log: $OUT/fuzz-$who/log)"; n=0; rc=1; }
+    total=$((total + n)) crashes=$((crashes + c))
+done
+
+say "helper: the differential test, $QEMUS against $OURS"
+python3 "$HERE/proxydiff.py" --ours "$OURS" --qemu "$QEMUS" > "$OUT/proxydiff.out" 2>&1 || rc=1
+sed 's/^/    /' "$OUT/proxydiff.out" | tail -n 25
+
+{
+    echo "fuzz: $total executions, $crashes crashes"
+    grep '^proxydiff: ' "$OUT/proxydiff.out" | tail -n 1 || echo "proxydiff: no summary line (see $OUT/proxydiff.out)"
+} > "$OUT/summary"
+grep -q '^proxydiff: no summary' "$OUT/summary" && rc=1
+echo
+cat "$OUT/summary"
+exit "$rc"
