@@ -64,14 +64,21 @@ ensure_qemu_user() {
         useradd --system --gid "$QEMU_USER" --no-create-home \
                 --home-dir /nonexistent --shell /usr/sbin/nologin "$QEMU_USER"
     fi
-    # Like Debian's libvirt-qemu, the user is in group kvm.  Without it
-    # libvirt finds /dev/kvm inaccessible to QEMU's user, considers its
-    # cached capabilities stale ("KVM was enabled when probing ..., but it is
-    # not available now") and re-probes every QEMU binary on each define and
-    # start: 40 s each here.  The domains stay TCG (<domain type='qemu'>).
-    if getent group kvm >/dev/null && ! id -nG "$QEMU_USER" | grep -qw kvm; then
-        usermod -a -G kvm "$QEMU_USER"
-    fi
+    # Like Debian's libvirt-qemu, the user may use /dev/kvm: it joins group
+    # kvm, and the group that owns /dev/kvm where that is another one (on
+    # some build machines the node's group is a number that /etc/group
+    # gives another name).  Without it libvirt finds /dev/kvm inaccessible
+    # to QEMU's user while its probe (which keeps its capabilities) used
+    # KVM, considers its cached capabilities stale ("KVM was enabled when
+    # probing ..., but it is not available now") and probes the QEMU binary
+    # twice on every define and start (2 s each here), and every binary
+    # when the daemon starts.  The domains stay TCG (<domain type='qemu'>).
+    local group
+    for group in kvm $([[ -c /dev/kvm ]] && stat -c %g /dev/kvm); do
+        getent group "$group" >/dev/null || continue
+        group=$(getent group "$group" | cut -d: -f1)
+        id -nG "$QEMU_USER" | grep -qw -- "$group" || usermod -a -G "$group" "$QEMU_USER"
+    done
 }
 
 # ---------------------------------------------------------------- daemons
