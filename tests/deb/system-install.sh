@@ -256,6 +256,15 @@ fi
 
 # ------------------------------------------------------------ configure, start
 step "configuring /etc/libvirt for this machine, starting virtlogd and libvirtd"
+# The postinst put libvirt-qemu in group kvm; this machine's /dev/kvm may
+# belong to another group (see ensure_qemu_user in e2e/lib.sh), and libvirtd
+# would then probe QEMU again at every define and start. userdel at the
+# purge takes the membership away with the user.
+kvm_group=$(getent group "$(stat -c %g /dev/kvm 2>/dev/null || echo none)" | cut -d: -f1 || true)
+if [[ -n $kvm_group ]] && ! id -nG libvirt-qemu | grep -qw -- "$kvm_group"; then
+    echo "   usermod -a -G $kvm_group libvirt-qemu (the group of /dev/kvm here)"
+    usermod -a -G "$kvm_group" libvirt-qemu
+fi
 cat >> /etc/libvirt/qemu.conf <<'EOF'
 
 # Added by tests/deb/system-install.sh (purged with the package):
