@@ -240,6 +240,9 @@ check "qemu.conf documents the helper's default path" \
     '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' \
     "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
 check "the postinst made Debian's QEMU user" libvirt-qemu "$(getent passwd libvirt-qemu | cut -d: -f1)"
+check "libvirt's own helper is installed and runs" \
+    "/usr/lib/libvirt/libvirt_virtfs_proxy_helper (libvirt) 9.0.0" \
+    "$(/usr/lib/libvirt/libvirt_virtfs_proxy_helper --version 2>&1)"
 # the packaged augeas lens reads the new setting (libvirt-daemon-driver-qemu)
 printf 'virtfs_proxy_helper = "/opt/helper"\n' > "$E2E/lens-check.conf"
 check "packaged augeas lens parses virtfs_proxy_helper" /opt/helper \
