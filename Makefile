@@ -107,7 +107,7 @@ test-system: guest
 
 check:
 	@$(S)/check.sh
-	@cat work/security-summary
+	@cat work/helper/summary work/security-summary
 
 demo: deps install guest
 	@e2e/demo.sh
