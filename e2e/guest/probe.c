@@ -18,6 +18,11 @@
  *   probe rootgid DIR            reproducer of a virtfs-proxy-helper bug: a
  *                                create by uid 0 with a gid other than 0 makes
  *                                later chown/mknod fail (run it last, alone)
+ *   probe sgid DIR               a set-group-ID directory of another group:
+ *                                root creates, chowns and mknods in it, then
+ *                                a user creates (all must work)
+ *   probe longpath DIR           a file 4000 bytes below DIR: create, write,
+ *                                read, stat, chmod, rename, remove
  *   probe gen-data [BYTES]       the deterministic stream, to stdout
  *   probe gen-checksum [BYTES]   its SHA-256, in hex
  *   probe selftest               check the built-in SHA-256
@@ -931,6 +936,151 @@ static int scenario_rootgid(void)
     return summary();
 }
 
+/* lstat `name` and compare its owner (op "owner"). */
+static void check_owner(const char *name, uid_t uid, gid_t gid)
+{
+    const char *path = at(name);
+    struct stat st;
+    char detail[64];
+
+    snprintf(detail, sizeof(detail), "%u:%u", (unsigned)uid, (unsigned)gid);
+    if (lstat(path, &st) < 0)
+        report_fail("owner", path, errname(errno));
+    else if (st.st_uid != uid || st.st_gid != gid)
+        report_fail("owner", path, "MISMATCH");
+    else
+        report_ok("owner", path, detail);
+}
+
+/* ------------------------------------------------------------------ */
+/* sgid: the everyday shared project directory (chmod g+s) of a group  */
+/* other than root's.  Root creates a file in it, which takes the      */
+/* directory's group (the trigger of rootgid's bug in QEMU 7.2's       */
+/* helper), chowns it to a user and makes a device node; then a user   */
+/* creates a file.  Everything must work, in this order.               */
+/* ------------------------------------------------------------------ */
+
+static int scenario_sgid(void)
+{
+    const char *path = at("sgid");
+    struct stat st;
+    int rc;
+
+    umask(0);
+    if (lstat(path, &st) == 0)
+        expect_ok("cleanup", path,
+                  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
+    if (expect_ok("mkdir", path, mkdir(path, 0777)) < 0)
+        return summary();
+    do_chown("sgid", 0, 5678);                  /* chown before chmod: */
+    do_chmod("sgid", 02777);                    /* chown clears S_ISGID */
+
+    if (make_file("sgid/root-file", 0644, "root\n") == 0)
+        check_owner("sgid/root-file", 0, 5678);
+    do_chown("sgid/root-file", 1234, 4321);
+    check_owner("sgid/root-file", 1234, 4321);
+    path = at("sgid/null");
+    if (expect_ok("mknod", path, mknod(path, S_IFCHR | 0666, makedev(1, 3))) == 0) {
+        if (lstat(path, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+            report_fail("mknod-type", path, "MISMATCH");
+        else
+            report_ok("mknod-type", path, "c 1:3");
+    }
+
+    if (as_user(1000, 1000) < 0) {
+        report_fail("as-user", at("sgid/user-file"), "EPERM");
+        return summary();
+    }
+    rc = make_file("sgid/user-file", 0644, "user\n");
+    as_root();
+    if (rc == 0)
+        check_owner("sgid/user-file", 1000, 5678);
+    return summary();
+}
+
+/* ------------------------------------------------------------------ */
+/* longpath: a file 4000 bytes below DIR, in 40 directories            */
+/* ------------------------------------------------------------------ */
+
+#define LONGPATH_LEN 4000
+
+static int scenario_longpath(void)
+{
+    char rel[LONGPATH_LEN + 1], renamed[LONGPATH_LEN + 1];
+    char buf[PATH_MAX], to[PATH_MAX], detail[32];
+    struct stat st;
+    size_t len, dirs = 0;
+    int fd, rc = 0;
+
+    umask(0);
+    /* long/ddd.../ddd.../fff...: 39 directories of 99 bytes below "long" */
+    strcpy(rel, "long");
+    while (strlen(rel) + 100 <= LONGPATH_LEN - 50) {
+        len = strlen(rel);
+        rel[len] = '/';
+        memset(rel + len + 1, 'd', 99);
+        rel[len + 100] = '\0';
+    }
+    len = strlen(rel);
+    rel[len] = '/';
+    memset(rel + len + 1, 'f', LONGPATH_LEN - len - 1);
+    rel[LONGPATH_LEN] = '\0';
+
+    /* every directory on the way (the file's own name is the last part) */
+    for (len = 0; rel[len]; len++) {
+        if (rel[len] != '/')
+            continue;
+        rel[len] = '\0';
+        snprintf(buf, sizeof(buf), "%s/%s", base_dir, rel);
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            rc = -1;
+        else
+            dirs++;
+        rel[len] = '/';
+        if (rc < 0) {
+            report_fail("mkdir", buf, errname(errno));
+            return summary();
+        }
+    }
+    snprintf(detail, sizeof(detail), "%zu directories", dirs);
+    report_ok("mkdir", "long/...", detail);
+
+    snprintf(buf, sizeof(buf), "%s/%s", base_dir, rel);
+    snprintf(detail, sizeof(detail), "%zu bytes", strlen(rel));
+    fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || write_and_close(fd, "deep\n") < 0) {
+        report_fail("create", "long/.../fff", errname(errno));
+        return summary();
+    }
+    report_ok("create", "long/.../fff", detail);
+    if (lstat(buf, &st) < 0)
+        report_fail("stat", "long/.../fff", errname(errno));
+    else if (st.st_size != 5)
+        report_fail("stat", "long/.../fff", "MISMATCH");
+    else
+        report_ok("stat", "long/.../fff", "5 bytes");
+    expect_ok("chmod", "long/.../fff", chmod(buf, 0600));
+
+    memcpy(renamed, rel, sizeof(rel));
+    renamed[LONGPATH_LEN - 1] = 'g';
+    snprintf(to, sizeof(to), "%s/%s", base_dir, renamed);
+    expect_ok("rename", "long/.../ffg", rename(buf, to));
+    fd = open(to, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        report_fail("read", "long/.../ffg", errname(errno));
+    } else {
+        char got[8] = { 0 };
+
+        if (read_full(fd, got, sizeof(got) - 1) != 5 || strcmp(got, "deep\n") != 0)
+            report_fail("read", "long/.../ffg", "MISMATCH");
+        else
+            report_ok("read", "long/.../ffg", NULL);
+        close(fd);
+    }
+    /* left in place: the host checks it */
+    return summary();
+}
+
 /* ------------------------------------------------------------------ */
 /* contrast: the four basic operations, whatever they give             */
 /* ------------------------------------------------------------------ */
@@ -1215,5 +1365,9 @@ int main(int argc, char **argv)
         return scenario_contrast();
     if (strcmp(cmd, "rootgid") == 0)
         return scenario_rootgid();
+    if (strcmp(cmd, "sgid") == 0)
+        return scenario_sgid();
+    if (strcmp(cmd, "longpath") == 0)
+        return scenario_longpath();
     return usage();
 }

@@ -6,6 +6,11 @@ to libvirt_virtfs_proxy_helper, each started as libvirt starts it
 ("HELPER -n -f FD -p EXPORT") on a fresh copy of the same export tree,
 and compares the replies and the export trees afterwards.
 
+Requests are encoded as QEMU 7.2's 9p-proxy.c encodes them, down to the
+NUL that ends a path QEMU holds as a V9fsPath (OPEN, LSTAT, READLINK,
+STATFS, CHMOD, CHOWN, TRUNCATE, UTIME, GETVERSION, the xattr requests and
+LINK's existing file).
+
 Replies are normalized before they are compared: inode and device numbers,
 link counts of directories and timestamps of the last day differ between
 two runs on two trees whatever the helper does; the generation number of
@@ -53,6 +58,14 @@ def s(val):
     return struct.pack("=H", len(val)) + val
 
 
+def p(val):
+    """A path that QEMU has as a V9fsPath: 9p-proxy.c marshals it as a
+    V9fsString, whose length then counts the terminating NUL."""
+    if isinstance(val, str):
+        val = val.encode()
+    return s(val + b"\0")
+
+
 def d(val):
     return struct.pack("=i", val) if val < 0 else struct.pack("=I", val)
 
@@ -67,7 +80,7 @@ def msg(typ, payload, size=None):
 
 # Requests as QEMU 7.2's hw/9pfs/9p-proxy.c marshals them
 def OPEN(path, flags):
-    return ("OPEN", msg(T["OPEN"], s(path) + d(flags)))
+    return ("OPEN", msg(T["OPEN"], p(path) + d(flags)))
 
 
 def CREATE(path, flags, mode, uid=0, gid=0):
@@ -87,37 +100,37 @@ def SYMLINK(target, path, uid=0, gid=0):
 
 
 def LINK(old, new):
-    return ("LINK", msg(T["LINK"], s(old) + s(new)))
+    return ("LINK", msg(T["LINK"], p(old) + s(new)))
 
 
 def LSTAT(path):
-    return ("LSTAT", msg(T["LSTAT"], s(path)))
+    return ("LSTAT", msg(T["LSTAT"], p(path)))
 
 
 def READLINK(path, size=4096):
-    return ("READLINK", msg(T["READLINK"], s(path) + d(size)))
+    return ("READLINK", msg(T["READLINK"], p(path) + d(size)))
 
 
 def STATFS(path):
-    return ("STATFS", msg(T["STATFS"], s(path)))
+    return ("STATFS", msg(T["STATFS"], p(path)))
 
 
 def CHMOD(path, mode):
-    return ("CHMOD", msg(T["CHMOD"], s(path) + d(mode)))
+    return ("CHMOD", msg(T["CHMOD"], p(path) + d(mode)))
 
 
 def CHOWN(path, uid, gid):
-    return ("CHOWN", msg(T["CHOWN"], s(path) + d(uid) + d(gid)))
+    return ("CHOWN", msg(T["CHOWN"], p(path) + d(uid) + d(gid)))
 
 
 def TRUNCATE(path, size):
-    return ("TRUNCATE", msg(T["TRUNCATE"], s(path) + q(size)))
+    return ("TRUNCATE", msg(T["TRUNCATE"], p(path) + q(size)))
 
 
 def UTIME(path, asec, ansec, msec, mnsec):
     # what QEMU would send for these times (its client sends the mtime's
     # nanoseconds in the atime's place; we send what we are given)
-    return ("UTIME", msg(T["UTIME"], s(path) + q(asec) + q(ansec) + q(msec) + q(mnsec)))
+    return ("UTIME", msg(T["UTIME"], p(path) + q(asec) + q(ansec) + q(msec) + q(mnsec)))
 
 
 def RENAME(old, new):
@@ -129,25 +142,25 @@ def REMOVE(path):
 
 
 def LGETXATTR(path, name, size):
-    return ("LGETXATTR", msg(T["LGETXATTR"], d(size) + s(path) + s(name)), size)
+    return ("LGETXATTR", msg(T["LGETXATTR"], d(size) + p(path) + s(name)), size)
 
 
 def LLISTXATTR(path, size):
-    return ("LLISTXATTR", msg(T["LLISTXATTR"], d(size) + s(path)), size)
+    return ("LLISTXATTR", msg(T["LLISTXATTR"], d(size) + p(path)), size)
 
 
 def LSETXATTR(path, name, value, size=None, flags=0):
     if size is None:
         size = len(value)
-    return ("LSETXATTR", msg(T["LSETXATTR"], s(path) + s(name) + s(value) + d(size) + d(flags)))
+    return ("LSETXATTR", msg(T["LSETXATTR"], p(path) + s(name) + s(value) + d(size) + d(flags)))
 
 
 def LREMOVEXATTR(path, name):
-    return ("LREMOVEXATTR", msg(T["LREMOVEXATTR"], s(path) + s(name)))
+    return ("LREMOVEXATTR", msg(T["LREMOVEXATTR"], p(path) + s(name)))
 
 
 def GETVERSION(path):
-    return ("GETVERSION", msg(T["GETVERSION"], s(path)))
+    return ("GETVERSION", msg(T["GETVERSION"], p(path)))
 
 
 def RAW(name, data, kind):
