@@ -3,7 +3,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help check deps fetch tree build install unit bisect series series-check \
-        test-workflow test-apparmor test-security test-helper guest e2e demo clean \
+        test-workflow test-apparmor test-security test-helper bench-helper guest e2e demo clean \
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
         virt-manager-deb repo test-repo \
         bench test-bench deb test-deb system-image system-smoke test-system
@@ -38,6 +38,7 @@ help:
 	@echo "                   cycles, bad configurations (root)"
 	@echo "make test-helper   libvirt's own proxy helper: fuzzed (libFuzzer, 100000 runs as nobody and"
 	@echo "                   as root), and the differential test against QEMU's helper (root)"
+	@echo "make bench-helper  one request round trip through QEMU's helper and libvirt's, same run (root)"
 	@echo "make system-image  a stock Debian 12 system VM image: systemd, AppArmor, Debian's libvirt (root)"
 	@echo "make system-smoke  boot it under TCG and check it is that system (root)"
 	@echo "make test-system   our .debs on that system: a nested proxy guest through its libvirtd,"
@@ -67,6 +68,8 @@ test-apparmor: install
 	@tests/apparmor/check-profiles.sh
 test-helper: build
 	@e2e/helper/run.sh
+bench-helper: build
+	@e2e/helper/bench-rtt.sh
 test-security: install guest
 	@e2e/security/run.sh
 guest:

@@ -67,6 +67,9 @@ if [[ -z ${attempts:-} || $attempts != "${contained:-}" ]]; then
     rc=1
 fi
 
+say "helper: round trips through both helpers, a smoke run of make bench-helper (values not checked)"
+RTT_ROUNDS=1 RTT_COUNT=50 "$HERE/bench-rtt.sh" 2>&1 | sed -n 's/^bench-rtt: /    /p' || rc=1
+
 {
     echo "fuzz: $total executions, $crashes crashes"
     grep '^proxydiff: ' "$OUT/proxydiff.out" | tail -n 1 || echo "proxydiff: no summary line (see $OUT/proxydiff.out)"
