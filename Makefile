@@ -21,7 +21,8 @@ help:
 	@echo "make series        work tree -> patches/libvirt (export)"
 	@echo "make series-check  fail if the work tree holds unexported work"
 	@echo "make guest         build the test guest (kernel, initramfs, probe)"
-	@echo "make e2e           end-to-end tests: real guests through virsh (root)"
+	@echo "make e2e           end-to-end tests: real guests through virsh, on libvirt's helper,"
+	@echo "                   then a smoke run on QEMU's (root)"
 	@echo "make virt-manager-tree    virt-manager series -> work tree in work/virt-manager"
 	@echo "make virt-manager-series  work/virt-manager -> patches/virt-manager (export)"
 	@echo "make test-virtinst virt-install/virtinst with the virt-manager series (pytest)"
@@ -74,8 +75,11 @@ test-security: install guest
 	@e2e/security/run.sh
 guest:
 	@e2e/guest/build-guest.sh
+# every scenario on libvirt's helper (the default), then a smoke run on QEMU's
+E2E_QEMU_SMOKE = semantics processes readonly lifecycle virsh
 e2e: install guest
 	@e2e/run.sh
+	@E2E_HELPER=qemu e2e/run.sh $(E2E_QEMU_SMOKE)
 virt-manager-tree:
 	@$(S)/virt-manager-tree.sh
 virt-manager-series:

@@ -13,7 +13,34 @@ GUEST=${E2E_GUEST:-$WORK/guest}     # kernel, initramfs (e2e/guest/build-guest.s
 QEMU_USER=${E2E_QEMU_USER:-proxyfs-qemu} # the unprivileged user QEMU runs as
 LIBDIR=${E2E_LIBDIR-$PREFIX/lib/x86_64-linux-gnu}
 URI=${E2E_URI:-"qemu:///system?socket=$PREFIX/var/run/libvirt/virtqemud-sock"}
-HELPER=/usr/lib/qemu/virtfs-proxy-helper
+LIBEXECDIR=${E2E_LIBEXECDIR:-$PREFIX/libexec}
+# the two helpers: libvirt's own (the default of qemu.conf) and QEMU's, from
+# Debian's qemu-system-common
+OWN_HELPER=$LIBEXECDIR/libvirt_virtfs_proxy_helper
+QEMU_HELPER=/usr/lib/qemu/virtfs-proxy-helper
+# E2E_HELPER=qemu runs the tests on QEMU's helper, selected in qemu.conf
+case ${E2E_HELPER:-libvirt} in
+    libvirt) HELPER=$OWN_HELPER ;;
+    qemu) HELPER=$QEMU_HELPER ;;
+    *) die "E2E_HELPER is 'libvirt' or 'qemu', not '$E2E_HELPER'" ;;
+esac
+
+# helper_log_started EXPORT [read-only]: the first line of the helper's log,
+# once it serves; helper_log_done: its last, once QEMU closed its socket
+helper_log_started() {
+    if [[ $HELPER == "$OWN_HELPER" ]]; then
+        echo "$HELPER: serving $1${2:+ read-only}"
+    else
+        echo Started
+    fi
+}
+helper_log_done() {
+    if [[ $HELPER == "$OWN_HELPER" ]]; then
+        echo "$HELPER: client closed the connection, exiting"
+    else
+        echo Done
+    fi
+}
 STATEDIR=${E2E_STATEDIR:-$PREFIX/var/run/libvirt/qemu}
 VIRSH=${E2E_VIRSH:-$PREFIX/bin/virsh}
 SBINDIR=${E2E_SBINDIR:-$PREFIX/sbin}  # the daemons
@@ -83,7 +110,10 @@ ensure_qemu_user() {
 
 # ---------------------------------------------------------------- daemons
 write_daemon_config() {
-    local etc=$PREFIX/etc/libvirt
+    local etc=$PREFIX/etc/libvirt helper_conf
+    helper_conf="# No virtfs_proxy_helper: libvirt's own helper, the default."
+    [[ $HELPER == "$OWN_HELPER" ]] || helper_conf="# QEMU's helper, from Debian's qemu-system-common.
+virtfs_proxy_helper = \"$HELPER\""
     cat > "$etc/qemu.conf" <<CONF
 # Written by e2e/lib.sh for the private test daemon.
 
@@ -99,8 +129,7 @@ namespaces = [ ]
 # Helpers' and QEMU's output go through our own virtlogd.
 stdio_handler = "logd"
 
-# The helper from Debian's qemu-system-common.
-virtfs_proxy_helper = "$HELPER"
+$helper_conf
 CONF
     cat > "$etc/virtqemud.conf" <<CONF
 # Written by e2e/lib.sh: a log of what the daemon did, for failed tests.
@@ -405,11 +434,12 @@ helpers_of() {
     return 0
 }
 
-# helper_procs: /proc/PID of every process running $HELPER (one find, not
-# a readlink per process: the cycles test asks after every cycle)
+# helper_procs: /proc/PID of every process running either helper (one
+# find, not a readlink per process: the cycles test asks after every cycle)
 helper_procs() {
     # find fails for processes that end while it looks: not an error here
-    { find /proc/[0-9]*/exe -maxdepth 0 -lname "$HELPER" 2>/dev/null || true; } | sed 's|/exe$||'
+    { find /proc/[0-9]*/exe -maxdepth 0 \( -lname "$OWN_HELPER" -o -lname "$QEMU_HELPER" \) \
+        2>/dev/null || true; } | sed 's|/exe$||'
 }
 
 # helper_count: how many virtfs-proxy-helper processes run on the machine

@@ -1,6 +1,10 @@
 #!/bin/bash
 # run.sh - the end-to-end tests of proxy filesystems through virsh (issue #4).
 #
+# The daemon's helper is libvirt's own, qemu.conf's default; with
+# E2E_HELPER=qemu it is QEMU's, named in qemu.conf (make e2e runs a few
+# scenarios so, as a smoke test).
+#
 # Builds the test guest, starts the private libvirt daemons (e2e/lib.sh),
 # runs every scenario (or those named: run.sh semantics lifecycle ...), and
 # always stops the daemons it started and destroys/undefines the test
@@ -28,7 +32,11 @@ for t in "${tests[@]}"; do
     [[ -x $HERE/test-$t.sh ]] || die "no scenario '$t' (known: ${ALL[*]})"
 done
 [[ -x $PREFIX/sbin/virtqemud ]] || die "no patched libvirt in $PREFIX: run 'make install' first"
-[[ -x $HELPER ]] || die "no $HELPER (Debian's qemu-system-common; QEMU >= 9.2 removed it)"
+if [[ $HELPER == "$OWN_HELPER" ]]; then
+    [[ -x $HELPER ]] || die "no $HELPER: libvirt built without its helper (needs libseccomp-dev)"
+else
+    [[ -x $HELPER ]] || die "no $HELPER (Debian's qemu-system-common; QEMU >= 9.2 removed it)"
+fi
 command -v qemu-system-x86_64 >/dev/null || die "no qemu-system-x86_64"
 
 T0=$SECONDS
@@ -55,7 +63,7 @@ mkdir -p "$E2E/results"
 declare -A RESULT=() SECS=()
 failed=0 tp=0 tf=0
 for t in "${tests[@]}"; do
-    say "e2e: test-$t.sh"
+    say "e2e: test-$t.sh (helper: ${HELPER##*/})"
     t1=$SECONDS rc=0
     "$HERE/test-$t.sh" 2>&1 | tee "$E2E/results/$t.out" || rc=$?
     SECS[$t]=$((SECONDS - t1))
@@ -79,5 +87,5 @@ say "e2e: results"
 for t in "${tests[@]}"; do
     printf '    %-12s %-36s %4d s\n' "$t" "${RESULT[$t]}" "${SECS[$t]}"
 done
-echo "e2e: ${#tests[@]} scenarios, $((${#tests[@]} - failed)) passed, $failed failed; $tp assertions passed, $tf failed; $((SECONDS - T0)) s"
+echo "e2e (${HELPER##*/}): ${#tests[@]} scenarios, $((${#tests[@]} - failed)) passed, $failed failed; $tp assertions passed, $tf failed; $((SECONDS - T0)) s"
 ((failed == 0))

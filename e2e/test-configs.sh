@@ -148,7 +148,7 @@ bad_start "QEMU fails after the helper started" \
     '^internal error: (qemu unexpectedly closed the monitor|process exited while connecting to monitor): qemu-system-x86_64: -no-such-option: invalid option$' \
     "$export_dir" "$(proxy_fs "$export_dir" t)" \
     "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|; s|</devices>|</devices>\n  <qemu:commandline><qemu:arg value='-no-such-option'/></qemu:commandline>|"
-check "QEMU failed: the helper had started and ended (its log)" "Started Done" \
+check "QEMU failed: the helper had started and ended (its log)" "$(helper_log_started "$export_dir") $(helper_log_done)" \
     "$(paste -sd' ' "$DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
 
 

@@ -80,7 +80,7 @@ fi
 check "$dom: no io error" "" "$(console "$dom" | grep -E '^PROBE .* FAIL' || true)"
 virsh destroy "$dom" >/dev/null
 check_clean "$dom" "$dir"
-check "$dom: helper log ends with Done" "Done" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+check "$dom: helper log ends with Done" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
 
 echo "-- (d) helper SIGKILLed while the guest writes"
 dom=e2e-life-killhelper dir=$(fresh_dir life-killhelper)
@@ -112,7 +112,7 @@ check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && ech
 if wait_shutoff "$dom" 10; then pass "$dom: libvirt noticed: shut off"; else fail "$dom: libvirt did not notice QEMU's death"; fi
 check "$dom: shut off reason" "shut off (crashed)" "$(virsh domstate --reason "$dom")"
 check_clean "$dom" "$dir" "$FDS_BEFORE"
-check "$dom: helper log ends with Done (EOF)" "Done" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+check "$dom: helper log ends with Done (EOF)" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
 
 echo "-- (f) QEMU dies while the daemon is down"
 dom=e2e-life-daemondown dir=$(fresh_dir life-daemondown)

@@ -1,14 +1,14 @@
 #!/bin/bash
 # test-ownhelper.sh - real guests on libvirt's own virtfs proxy helper
-# (series 0025-0027), chosen for the share with <binary path='...'/> while
-# QEMU's stays the default:
+# (series 0025-0029), named in <binary path='...'/> so that it is the one
+# under test also when E2E_HELPER=qemu makes QEMU's the daemon's:
 #   - probe sgid: a set-group-ID directory of another group; guest root
 #     creates a file in it (the file takes the directory's group), chowns it,
 #     makes a device node, then a user creates a file; owners, type and
 #     device number checked on the host, and the helper served to the end;
 #   - probe longpath: a file 4000 bytes below the share, found on the host;
 #   - probe semantics: the whole layout, checked by check-semantics.sh;
-#   - the sgid scenario on QEMU's helper, for contrast: after the create by
+#   - the sgid scenario on QEMU's helper (<binary path>), for contrast: after the create by
 #     root with group 5678, chown fails with EPERM (A34) and the next mknod
 #     aborts the helper (EIO in the guest, no "Done" in its log). Asserted,
 #     so that a QEMU helper without the bug would be noticed.
@@ -17,7 +17,7 @@ set -euo pipefail
 NAME=test-ownhelper
 e2e_setup "$NAME"
 
-own=$PREFIX/libexec/libvirt_virtfs_proxy_helper
+own=$OWN_HELPER
 check "libvirt's own helper is installed" \
     "$own (libvirt) 9.0.0" "$("$own" --version 2>&1 || true)"
 
@@ -58,7 +58,7 @@ dom=e2e-ownhelper-qemu
 dir=$(fresh_dir ownhelper-qemu-export)
 echo "-- contrast: $dom, QEMU's helper, guest runs sgid"
 run_domain "$dom" 120 "proxyfs.mounts=share:/mnt/share proxyfs.run=sgid:/mnt/share" \
-    "$(proxy_fs "$dir" share)"
+    "$(proxy_fs "$dir" share "<binary path='$QEMU_HELPER'/>")"
 check "QEMU's helper: root's create in the directory works" \
     "PROBE owner /mnt/share/sgid/root-file ok 0:5678" \
     "$(console "$dom" | grep '^PROBE owner /mnt/share/sgid/root-file ' | head -n 1)"

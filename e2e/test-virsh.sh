@@ -118,7 +118,7 @@ grep '^FAIL' <<<"$out" | sed 's/^/    /' || true
 check_match "host check-semantics: 0 failed" '^semantics: [1-9][0-9]* passed, 0 failed$' "$(tail -n 1 <<<"$out")"
 check "the hand-started helper exits when QEMU is gone" "gone" "$(wait_gone "$ext_pid" 10 && echo gone || echo running)"
 wait "$ext_pid" 2>/dev/null && rc=0 || rc=$?
-check "... with status 0, log Started/Done" "0 Started Done" "$rc $(paste -sd' ' "$sockdir/helper.log")"
+check "... with status 0, log Started/Done" "0 $(helper_log_started "$ext") $(helper_log_done)" "$rc $(paste -sd' ' "$sockdir/helper.log")"
 rm -rf "$sockdir"
 
 summary "$NAME"

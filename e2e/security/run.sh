@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # run.sh - the security and fault suite (make test-security):
-#   1. containment.sh: a compromised QEMU against helpers started here;
-#   2. through the private libvirt (e2e/run.sh): test-hostile (the same
-#      against helpers libvirt started, QEMU's socket taken from a paused
-#      domain), test-faults, test-cycles and test-configs.
-# Ends with three lines that give the state at a glance:
-#   containment: N attempts, M contained
+#   1. containment.sh: a compromised QEMU against helpers started here,
+#      libvirt's own (the default) and QEMU's;
+#   2. through the private libvirt (e2e/run.sh, on libvirt's helper):
+#      test-hostile (the same against helpers libvirt started, QEMU's
+#      socket taken from a paused domain), test-faults, test-cycles and
+#      test-configs.
+# Ends with four lines that give the state at a glance:
+#   containment: N attempts, M contained          (libvirt's helper)
+#   containment with QEMU's helper: N attempts, M contained, K known holes
 #   lifecycle: N cycles, L leaks
 #   configurations: N bad configurations, M refused
 # (also kept in work/security-summary); the exit status is non-zero if
@@ -24,8 +27,10 @@ fi
 rm -f "$SUMMARY" "$RESULTS"/{hostile,faults,cycles,configs}.out
 mkdir -p "$WORK"
 rc=0
-say "security: containment.sh (helpers started here)"
-"$HERE/containment.sh" | tee "$WORK/containment.out" || rc=1
+say "security: containment.sh against libvirt's helper (started here)"
+HELPER=$PREFIX/libexec/libvirt_virtfs_proxy_helper "$HERE/containment.sh" | tee "$WORK/containment.out" || rc=1
+say "security: containment.sh against QEMU's helper (started here)"
+"$HERE/containment.sh" | tee "$WORK/containment-qemu.out" || rc=1
 say "security: through libvirt: hostile QEMU, faults, start/destroy cycles, bad configurations"
 "$TOP/e2e/run.sh" hostile faults cycles configs || rc=1
 
@@ -41,8 +46,11 @@ else
     contained="containment: incomplete (containment.sh: $a1/$c1, test-hostile: $a2/$c2)"
     rc=1
 fi
+qemu_line=$(line "$WORK/containment-qemu.out" '^containment: ')
+qemu_known=$(line "$WORK/containment-qemu.out" '^failed: [0-9]+, known: [0-9]+,' | sed -E 's/.*known: ([0-9]+),.*/\1/')
 {
     echo "$contained"
+    echo "containment with QEMU's helper: ${qemu_line#containment: }, $qemu_known known holes"
     line "$RESULTS/cycles.out" '^lifecycle: [0-9]+ cycles, [0-9]+ leaks$'
     line "$RESULTS/configs.out" '^configurations: [0-9]+ bad configurations, [0-9]+ refused$'
 } > "$SUMMARY"

@@ -24,6 +24,7 @@ E2E_STATEDIR=/run/libvirt/qemu
 E2E_VIRSH=/usr/bin/virsh
 E2E_SBINDIR=/usr/sbin
 E2E_DOMLOGDIR=/var/log/libvirt/qemu
+E2E_LIBEXECDIR=/usr/lib/libvirt
 # shellcheck source=../../e2e/lib.sh
 . "$here/../../e2e/lib.sh"
 
@@ -236,8 +237,8 @@ for p in "${PKGS[@]}"; do
     check "$p installed at our version" "$VERSION ii " "$(dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$p")"
 done
 check "no libvirt daemon started by the install (policy-rc.d)" "" "$(running_system_daemons)"
-check "qemu.conf documents the helper's default path" \
-    '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' \
+check "qemu.conf documents the helper's default path: libvirt's own" \
+    '#virtfs_proxy_helper = "/usr/lib/libvirt/libvirt_virtfs_proxy_helper"' \
     "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
 check "the postinst made Debian's QEMU user" libvirt-qemu "$(getent passwd libvirt-qemu | cut -d: -f1)"
 check "libvirt's own helper is installed and runs" \
@@ -338,8 +339,8 @@ if [[ -n $qpid && -n $hpid ]]; then
     check_match "QEMU got the helper's socket as sock_fd" \
         "-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+ " "$(tr '\0' ' ' < "/proc/$qpid/cmdline")"
     check_helper_confined "$hpid" "$dir" "$(daemon_pid libvirtd)"
-    check_match "helper command line: the built-in default path" \
-        "^/usr/lib/qemu/virtfs-proxy-helper -n -f [0-9]+ -p $dir \$" "$(tr '\0' ' ' < "/proc/$hpid/cmdline")"
+    check_match "helper command line: the built-in default path, libvirt's helper" \
+        "^/usr/lib/libvirt/libvirt_virtfs_proxy_helper -n -f [0-9]+ -p $dir \$" "$(tr '\0' ' ' < "/proc/$hpid/cmdline")"
     check "domain log in /var/log/libvirt/qemu records the helper's start" 1 \
         "$(grep -c ': Starting external device: virtfs-proxy-helper$' "$DOMLOGDIR/$dom.log" 2>/dev/null)"
 else

@@ -11,12 +11,15 @@
 #   - the upgrade from Debian's libvirt with a domain running (it keeps
 #     running): versions, libvirtd restarted by its unit, the helper's
 #     AppArmor profile loaded and enforcing, domain capabilities;
-#   - a nested TCG guest on a proxy share and a <readonly/> one: passthrough
+#   - a nested TCG guest on a proxy share and a <readonly/> one, served by
+#     libvirt's own helper (the default of the stock qemu.conf): passthrough
 #     semantics (chown, mknod, set-group-ID directory, owners on the host),
 #     EROFS and an unchanged host tree, who runs what (QEMU as libvirt-qemu
-#     under its libvirt-UUID profile, the helper as root, chrooted, stacked
-#     on libvirtd's profile, in the domain's cgroup, in a mount namespace of
-#     its own with its export rw or ro, nosuid and nodev there);
+#     under its libvirt-UUID profile, the helper as root, in the export,
+#     stacked on libvirtd's profile, in the domain's cgroup, in a mount
+#     namespace of its own with its export rw or ro, nosuid and nodev there);
+#   - QEMU's helper, named in <binary path>: it starts, confined the same
+#     way under the same stacked profile, and destroy stops it;
 #   - 'apt-get upgrade' to the next release (+proxyfsN+1) under the
 #     running guest: libvirtd restarts, the QEMU and the helpers are the
 #     same processes, the guest's writes after the upgrade land, and destroy
@@ -51,6 +54,7 @@ E2E_STATEDIR=/run/libvirt/qemu
 E2E_VIRSH=/usr/bin/virsh
 E2E_SBINDIR=/usr/sbin
 E2E_DOMLOGDIR=/var/log/libvirt/qemu
+E2E_LIBEXECDIR=/usr/lib/libvirt
 # shellcheck source=../../e2e/lib.sh
 . "$here/../../e2e/lib.sh"
 export PROBE=$DATA/guest/probe         # check-semantics.sh's generator
@@ -153,8 +157,8 @@ check "all ${#PKGS[@]} libvirt packages at our version" "${#PKGS[@]} $VERSION ii
 check "libvirtd active after the upgrade (restarted by the package)" active "$(systemctl is-active libvirtd)"
 check_match "libvirtd is a new process" "^[0-9]+ -> [0-9]+$" \
     "$daemon_before -> $(libvirtd_pid | grep -vx "$daemon_before" || true)"
-check "the stock qemu.conf, with the helper documented" \
-    '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
+check "the stock qemu.conf, with the helper documented: libvirt's own" \
+    '#virtfs_proxy_helper = "/usr/lib/libvirt/libvirt_virtfs_proxy_helper"' "$(grep '^#virtfs_proxy_helper' /etc/libvirt/qemu.conf)"
 check "no setting in qemu.conf (stock)" "" "$(grep -Ev '^[[:space:]]*(#|$)' /etc/libvirt/qemu.conf)"
 profiles=$(cat /sys/kernel/security/apparmor/profiles)
 check "libvirtd's profile enforcing" "libvirtd (enforce)" "$(grep -x 'libvirtd (.*)' <<<"$profiles")"
@@ -229,6 +233,27 @@ else
     fail "virsh start --paused $d2 (second)"
 fi
 cleanup_domain "$d2"
+CUR_DOM=$dom
+
+step "QEMU's helper, named in <binary path>: confined the same way, stopped on destroy"
+d4=sys-qemuhelper
+q=$(fresh_dir qemuhelper-export)
+define_domain "$d4" "" "$(proxy_fs "$q" share "<binary path='$QEMU_HELPER'/>")"
+if virsh start --paused "$d4" >/dev/null; then
+    h=$(helpers_of "$q")
+    check "$d4: QEMU's helper serves the export" "$QEMU_HELPER" "$(readlink "/proc/${h:-0}/exe" 2>&1)"
+    if [[ -n $h ]]; then
+        check_helper_confined "$h" "$q" "$(libvirtd_pid)"
+        check "$d4: helper stacked on libvirtd's AppArmor profile" \
+            "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$h")"
+    fi
+    virsh destroy "$d4" >/dev/null
+    [[ -z $h ]] || wait_gone "$h" 10 || true
+    check "$d4: no helper after destroy" "" "$(helpers_of "$q")"
+else
+    fail "virsh start --paused $d4"
+fi
+cleanup_domain "$d4"
 CUR_DOM=$dom
 
 step "a helper that AppArmor does not let libvirtd run: virsh names the cause"
