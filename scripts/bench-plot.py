@@ -18,7 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 WORKLOADS = ["create", "stat", "chmod", "chown", "rename", "walk", "unlink",
              "seqwrite", "seqread", "randread"]
-CONFIGS = [("proxy", "proxy (QEMU unprivileged)", "#d62728"),
+CONFIGS = [("proxy", "proxy, libvirt's helper (QEMU unprivileged)", "#d62728"),
+           ("proxy-qemu", "proxy, QEMU's helper (QEMU unprivileged)", "#ff7f0e"),
            ("local", "local passthrough (QEMU root)", "#1f77b4"),
            ("mapped", "local mapped (QEMU unprivileged)", "#2ca02c"),
            ("virtiofs", "virtiofs (virtiofsd root)", "#9467bd")]

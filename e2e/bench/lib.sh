@@ -70,13 +70,15 @@ export_dir() {
 }
 
 # ---------------------------------------------------------------- configurations
-# proxy     <driver type='proxy'/>, passthrough, QEMU as proxyfs-qemu
+# proxy     <driver type='proxy'/>, passthrough, QEMU as proxyfs-qemu; the
+#           default helper, libvirt's own
+# proxy-qemu  the same with QEMU's helper (<binary path>)
 # local     <driver type='path'/> passthrough, this domain's QEMU as root
 #           (a static DAC seclabel +0:+0, relabel='no')
 # mapped    <driver type='path'/> mapped, QEMU as proxyfs-qemu
 # virtiofs  <driver type='virtiofs'/>, libvirt's virtiofsd (root), shared memfd
 #           memory; the guest mounts it itself (fsbench mount)
-CONFIGS_ALL=(proxy local mapped virtiofs)
+CONFIGS_ALL=(proxy proxy-qemu local mapped virtiofs)
 
 ROOT_SECLABEL="  <seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"
 SHARED_MEM="  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>"
@@ -93,6 +95,7 @@ config_export() {
 config_fs() {
     case $1 in
         proxy)    proxy_fs "$2" "$3" ;;
+        proxy-qemu) proxy_fs "$2" "$3" "<binary path='$QEMU_HELPER'/>" ;;
         local)    path_fs "$2" "$3" passthrough ;;
         mapped)   path_fs "$2" "$3" mapped ;;
         virtiofs) printf "    <filesystem type='mount' accessmode='passthrough'>\n      <driver type='virtiofs'/>\n      <binary path='/usr/lib/qemu/virtiofsd'/>\n      <source dir='%s'/>\n      <target dir='%s'/>\n    </filesystem>" "$2" "$3" ;;

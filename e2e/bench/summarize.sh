@@ -1,6 +1,7 @@
 #!/bin/bash
 # summarize.sh RUNDIR - medians and spread of RUNDIR/fs.tsv per workload and
-# configuration, and the ratios of the proxy's median to the others'.
+# configuration, and the ratios of the proxy's median to the others' (and of
+# the proxy on QEMU's helper to local passthrough's).
 # Writes RUNDIR/summary.tsv:
 #   workload unit config n median min max q1 q3
 # and prints a table (rate: median [min-max], then the ratios).
@@ -46,20 +47,21 @@ awk -F'\t' -v order="$ORDER" '
     }
     END {
         nc = 0
-        split("proxy local mapped virtiofs", all, " ")
-        for (i = 1; i <= 4; i++) if (all[i] in seen) cfg[++nc] = all[i]
+        na = split("proxy proxy-qemu local mapped virtiofs", all, " ")
+        for (i = 1; i <= na; i++) if (all[i] in seen) cfg[++nc] = all[i]
         reps = 0
         for (k in n) if (n[k] > reps) reps = n[k]
         printf "median [min-max] over %d repeats (rates: higher is better)\n", reps
         printf "%-9s %-6s", "workload", "unit"
         for (i = 1; i <= nc; i++) printf " %-24s", cfg[i]
-        printf " %-9s %-9s %-9s\n", "prx/local", "prx/mapd", "prx/vfs"
+        printf " %-9s %-9s %-9s %-9s\n", "prx/local", "qprx/locl", "prx/mapd", "prx/vfs"
         m = split(order, ws, " ")
         for (j = 1; j <= m; j++) {
             w = ws[j]
             if (!(w in unit)) continue
             printf "%-9s %-6s", w, unit[w]
             for (i = 1; i <= nc; i++) printf " %s", cell(w, cfg[i])
-            printf " %s %s %s\n", ratio(w, "proxy", "local"), ratio(w, "proxy", "mapped"), ratio(w, "proxy", "virtiofs")
+            printf " %s %s %s %s\n", ratio(w, "proxy", "local"), ratio(w, "proxy-qemu", "local"),
+                ratio(w, "proxy", "mapped"), ratio(w, "proxy", "virtiofs")
         }
     }' "$RUN/summary.tsv"

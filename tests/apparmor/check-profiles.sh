@@ -28,6 +28,23 @@ for p in usr.sbin.virtqemud usr.sbin.libvirtd; do
     else
         bad "$p has no stacking rule for virtfs-proxy-helper"
     fi
+    if grep -Fqx "  $PREFIX/libexec/libvirt_virtfs_proxy_helper ix -> &libvirt-virtfs-proxy-helper," "$dir/$p"; then
+        ok "$p runs libvirt's own helper stacked with libvirt-virtfs-proxy-helper"
+    else
+        bad "$p has no stacking rule for libvirt_virtfs_proxy_helper (it would fall under '@libexecdir@/* PUxr')"
+    fi
+    # what libvirt's helper does to confine itself, which every profile of
+    # the stack must allow
+    for rule in 'mount options=(rw, rprivate) -> /,' 'pivot_root,' 'umount /,' \
+                'mount fstype=tmpfs options=(rw, nosuid, nodev, noexec) -> /**,'; do
+        for q in "$p" libvirt-virtfs-proxy-helper; do
+            if grep -Fqx "  $rule" "$dir/$q"; then
+                ok "$q allows the helper's '$rule'"
+            else
+                bad "$q lacks '$rule', which libvirt's helper needs"
+            fi
+        done
+    done
     if grep -q 'virtfs-proxy-helper PUx' "$dir/$p"; then
         bad "$p still has a PUx rule for the helper (refused under no_new_privs)"
     else
