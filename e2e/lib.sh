@@ -435,11 +435,13 @@ helpers_of() {
 }
 
 # helper_procs: /proc/PID of every process running either helper (one
-# find, not a readlink per process: the cycles test asks after every cycle)
+# find, not a readlink per process: the cycles test asks after every cycle),
+# also once a package upgrade replaced its binary ("PATH (deleted)")
 helper_procs() {
     # find fails for processes that end while it looks: not an error here
-    { find /proc/[0-9]*/exe -maxdepth 0 \( -lname "$OWN_HELPER" -o -lname "$QEMU_HELPER" \) \
-        2>/dev/null || true; } | sed 's|/exe$||'
+    { find /proc/[0-9]*/exe -maxdepth 0 \( -lname "$OWN_HELPER" -o -lname "$OWN_HELPER (deleted)" \
+        -o -lname "$QEMU_HELPER" -o -lname "$QEMU_HELPER (deleted)" \) 2>/dev/null || true; } |
+        sed 's|/exe$||'
 }
 
 # helper_count: how many virtfs-proxy-helper processes run on the machine

@@ -81,7 +81,7 @@ echo "-- refused at start time, nothing left behind"
 # bad_start DESCRIPTION MESSAGE EXPORT FILESYSTEM-XML [DOMAIN-XML-FILTER]
 # (a MESSAGE starting with ^ is a regular expression)
 bad_start() {
-    local dom=e2e-conf-start fds helpers
+    local dom=e2e-conf-start fds helpers after
     row_begin
     define_domain "$dom" "proxyfs.run=none" "$4"
     if [[ -n ${5:-} ]]; then      # redefine from the filtered XML
@@ -100,7 +100,11 @@ error: ${2#^}"
     check "$1: helper processes on the machine unchanged" "$helpers" "$(helper_count)"
     check "$1: no pidfile" "" "$(pidfiles_of "$dom")"
     check "$1: no QEMU pidfile" "absent" "$([[ -e $STATEDIR/$dom.pid ]] && echo present || echo absent)"
-    check "$1: daemon fd count unchanged" "$fds" "$(daemon_fds)"
+    # a leak adds fds; one the daemon had open for a moment when they were
+    # counted (seen once after the redefine) may be gone
+    after=$(daemon_fds)
+    check "$1: daemon fd count not above its count before ($fds)" yes \
+        "$( ((after <= fds)) && echo yes || echo "no: $after")"
     cleanup_domain "$dom"
     row_end
 }

@@ -48,6 +48,8 @@ while read -r di; do PROTECTED[$di]=1; done < <(
     find "$CANARY" -printf '%D:%i\n'; stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$E2E")
 
 N_ATT=0 N_CONT=0
+# where the two helpers answer differently, each one's answer is asserted
+ours() { [[ $HELPER == "$OWN_HELPER" ]]; }
 ID='' E='' DOM='' QPID='' QFD='' HPID='' OUT='' RUN=0 ERRS=()
 
 # attempt ID [RUNS WAIT]: a fresh export E served by a paused domain's
@@ -139,7 +141,9 @@ pc -- lstat ../hostile-canary/secret  open ../../../../etc/shadow rdonly  open /
       create ../../pxc-escape-dotdot 'wronly|creat' 0644 0 0  chmod ../hostile-canary/secret 0777 \
       lstat ..  open 'file\0/../../hostile-canary/secret' rdonly  lstat "$CANARY/public"
 want 1 ENOENT; want 2 ENOENT; want 3 ENOENT; want 4 'ok fd#1 .*'; want 5 ENOENT
-want 6 "ok $(ino_re "$E") .*"; want 7 "ok fd#2 $(ino_re "$E/file") .*"; want 8 ENOENT
+# QEMU's helper opens what precedes the NUL; libvirt's refuses the name
+want 6 "ok $(ino_re "$E") .*"; want 8 ENOENT
+if ours; then want 7 EINVAL; else want 7 "ok fd#2 $(ino_re "$E/file") .*"; fi
 host "../../ create landed at the export root" test -f "$E/pxc-escape-dotdot"
 finish
 
@@ -150,7 +154,10 @@ pc -- symlink / pxc-root 0 0  open pxc-root/etc/passwd rdonly  symlink ../.. pxc
       truncate pxc-up/hostile-canary/public 0  rename pxc-up/hostile-canary/public pxc-stolen \
       symlink "$CANARY/secret" pxc-sl 0 0  open pxc-sl rdonly  open pxc-root directory
 want 1 ok; want 2 ENOENT; want 3 ok; for n in 4 5 6 7; do want $n ENOENT; done
-want 8 ok; want 9 ENOENT; want 10 "ok fd#1 $(ino_re "$E") .*"
+# QEMU's helper follows a link it opens, inside its chroot; libvirt's
+# opens nothing through a link (a 9p client resolves links itself)
+want 8 ok
+if ours; then want 9 ELOOP; want 10 ELOOP; else want 9 ENOENT; want 10 "ok fd#1 $(ino_re "$E") .*"; fi
 finish
 
 echo "-- H3: hard links to files outside"
@@ -161,13 +168,15 @@ want 1 ENOENT; want 2 ENOENT; want 3 ENOENT; want 4 ok
 host "canary secret still has one link" test "$(stat -c %h "$CANARY/secret")" = 1
 finish
 
-# The helper's own check (CVE-2023-2861) would answer ENXIO; the nodev mount
-# of its namespace refuses the open first.
+# QEMU's helper opens the node, and the nodev mount of its namespace refuses
+# (its CVE-2023-2861 check would come after the open); libvirt's refuses
+# any device node with ENXIO before it opens anything.
 echo "-- H4: device nodes through the helper (CVE-2023-2861)"
 attempt H4-devnode
 pc -- mknod pxc-null c0666 1:3 0 0  open pxc-null rdonly  open pxc-null wronly \
       mknod pxc-null2 c0666 1:3 1000 1000  mknod pxc-disk b0600 "$(mountpoint -d /)" "$quid" "$qgid"
-want 1 ok; want 2 EACCES; want 3 EACCES; want 4 EPERM; want 5 EPERM
+want 1 ok; want 4 EPERM; want 5 EPERM
+if ours; then want 2 ENXIO; want 3 ENXIO; else want 2 EACCES; want 3 EACCES; fi
 finish
 
 echo "-- H5: a root-only device node opened by QEMU itself, in the domain's cgroups"

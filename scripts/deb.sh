@@ -261,12 +261,14 @@ problems=0
 expect() { # expect DESCRIPTION COMMAND...
     if "${@:2}" >/dev/null 2>&1; then echo "    ok   $1"; else echo "    MISSING $1"; problems=$((problems + 1)); fi
 }
-expect "qemu.conf documents virtfs_proxy_helper at /usr/lib/qemu" \
-    grep -qx '#virtfs_proxy_helper = "/usr/lib/qemu/virtfs-proxy-helper"' "$x/etc/libvirt/qemu.conf"
+expect "qemu.conf documents virtfs_proxy_helper: libvirt's own by default" \
+    grep -qx '#virtfs_proxy_helper = "/usr/lib/libvirt/libvirt_virtfs_proxy_helper"' "$x/etc/libvirt/qemu.conf"
+expect "qemu.conf names QEMU's helper at /usr/lib/qemu as the alternative" \
+    grep -qx '# /usr/lib/qemu/virtfs-proxy-helper, can be named here instead; QEMU removed it,' "$x/etc/libvirt/qemu.conf"
 expect "augeas lens knows virtfs_proxy_helper" \
     grep -q virtfs_proxy_helper "$x/usr/share/augeas/lenses/libvirtd_qemu.aug"
-expect "QEMU driver's built-in helper path is /usr/lib/qemu/virtfs-proxy-helper" \
-    grep -qa /usr/lib/qemu/virtfs-proxy-helper \
+expect "QEMU driver's built-in helper path is /usr/lib/libvirt/libvirt_virtfs_proxy_helper" \
+    grep -qa /usr/lib/libvirt/libvirt_virtfs_proxy_helper \
         "$x/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so"
 expect "libvirt-daemon-driver-qemu ships libvirt's own helper" \
     test -x "$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper"

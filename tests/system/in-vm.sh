@@ -286,6 +286,7 @@ if [[ -n $qpid && -n $hrw && -n $hro ]]; then
     for h in "$hrw:rw:$rw" "$hro:ro:$ro"; do
         hpid=${h%%:*} export_dir=${h#*:*:} mode=${h#*:} mode=${mode%%:*}
         echo "   helper $hpid for $export_dir ($mode)"
+        check "helper is libvirt's own, the stock qemu.conf's default" "$OWN_HELPER" "$(readlink "/proc/$hpid/exe")"
         check_helper_confined "$hpid" "$export_dir" "$(libvirtd_pid)" "$mode"
         check "helper stacked on libvirtd's AppArmor profile" \
             "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$hpid")"
