@@ -5,6 +5,10 @@
 # alike.  Appends to RUNDIR/fs.tsv:
 #   repeat config qemu_uid workload ops seconds rate unit
 # Environment: BENCH_REPEATS BENCH_CONFIGS BENCH_NFILES BENCH_FILE_MIB BENCH_NRAND
+# BENCH_PIN=1: every domain gets the same <cputune>, the vCPU on the last
+# CPU and the emulator (with it a proxy share's helper) on CPU 0, so that
+# the scheduler's placement of QEMU's threads, which moves sequential
+# reads by a factor of two between boots here, is the same in every boot
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -15,10 +19,13 @@ NFILES=${BENCH_NFILES:-1000}
 MIB=${BENCH_FILE_MIB:-64}
 NRAND=${BENCH_NRAND:-2000}
 TIMEOUT=${BENCH_GUEST_TIMEOUT:-600}
+PIN=
+[[ ${BENCH_PIN:-0} != 1 ]] ||
+    PIN="  <cputune><vcpupin vcpu='0' cpuset='$(($(nproc) - 1))'/><emulatorpin cpuset='0'/></cputune>"
 
 out=$RUN/fs.tsv
 [[ -s $out ]] || printf 'repeat\tconfig\tqemu_uid\tworkload\tops\tseconds\trate\tunit\n' > "$out"
-bsay "fs: ${#CONFIGS[@]} configurations (${CONFIGS[*]}) x $REPEATS repeats;" \
+bsay "fs: ${#CONFIGS[@]} configurations (${CONFIGS[*]}) x $REPEATS repeats${PIN:+, pinned};" \
      "$NFILES files, $MIB MiB file, $NRAND random 4 KiB reads"
 
 n=${#CONFIGS[@]}
@@ -30,7 +37,7 @@ for ((r = 1; r <= REPEATS; r++)); do
         dir=$(config_export "$cfg" "fs-$cfg")
         run="all:/mnt/b:$NFILES:$MIB:$NRAND"
         bench_define "$dom" "$(config_cmdline "$cfg" b /mnt/b "$run") proxyfs.timeout=$TIMEOUT" \
-            "$(config_domain_xml "$cfg")" "$(config_fs "$cfg" "$dir" b)"
+            "$(config_domain_xml "$cfg")$PIN" "$(config_fs "$cfg" "$dir" b)"
         t0=$SECONDS
         virsh start "$dom" >/dev/null
         uid=$(qemu_uid "$dom" || echo '?')

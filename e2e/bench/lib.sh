@@ -1,5 +1,5 @@
 # Shared pieces of the benchmarks (scripts/bench.sh): the bench guest, the
-# four share configurations, booting a bench-* domain and collecting its
+# five share configurations, booting a bench-* domain and collecting its
 # BENCH lines.  Builds on e2e/lib.sh (private daemons, domain XML).
 # Sourced, never run.
 # shellcheck shell=bash

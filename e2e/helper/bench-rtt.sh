@@ -20,11 +20,32 @@ OUT=$WORK/helper-rtt
 [[ -x $QEMUS ]] || die "no $QEMUS (make deps: qemu-system-common)"
 mkdir -p "$OUT"
 gcc -static -O2 -Wall -Wextra -Werror -o "$OUT/rtt" "$HERE/rtt.c"
-say "bench-rtt: $ROUNDS rounds of $COUNT requests of each kind per helper (load now: $(cut -d' ' -f1-3 /proc/loadavg))"
-"$OUT/rtt" "$ROUNDS" "$COUNT" "$QEMUS" "$OURS" | tee "$OUT/result"
-# rtt: HELPER: KIND: N us
-awk -F': ' -v q="$QEMUS" -v o="$OURS" '
-    { v = $4; sub(/ us$/, "", v); if ($2 == q) qv[$3] = v; else if ($2 == o) ov[$3] = v }
-    END { for (k in qv) if (k in ov)
-              printf "bench-rtt: %s: ours %.1f us, QEMU'"'"'s %.1f us, ratio %.2f\n", k, ov[k], qv[k], ov[k] / qv[k] }' \
-    "$OUT/result" | sort | tee "$OUT/ratios"
+# Where the client and the helper run decides most of a short round trip:
+# a wakeup on another CPU costs tens of microseconds here, and an unpinned
+# run lands one helper or the other there at random. So each helper is
+# measured in two fixed placements, all on CPU 0 ("same CPU"), and the
+# client on CPU 0 with the helper on CPU 1 ("other CPU"), as QEMU's 9p
+# thread and the helper may run.
+ncpu=$(nproc)
+placements=("same CPU:0:0")
+((ncpu < 2)) || placements+=("other CPU:0:1")
+say "bench-rtt: $ROUNDS rounds of $COUNT requests of each kind per helper and placement (load now: $(cut -d' ' -f1-3 /proc/loadavg))"
+: > "$OUT/result"
+: > "$OUT/ratios"
+for pl in "${placements[@]}"; do
+    IFS=: read -r where ccpu hcpu <<<"$pl"
+    for h in qemu ours; do
+        bin=$QEMUS
+        [[ $h == qemu ]] || bin=$OURS
+        printf '#!/bin/sh\nexec taskset -c %s %s "$@"\n' "$hcpu" "$bin" > "$OUT/$h"
+        chmod 0755 "$OUT/$h"
+    done
+    taskset -c "$ccpu" "$OUT/rtt" "$ROUNDS" "$COUNT" "$OUT/qemu" "$OUT/ours" |
+        sed "s|^rtt: |rtt: $where: |" | tee -a "$OUT/result"
+    # rtt: WHERE: HELPER: KIND: N us
+    awk -F': ' -v q="$OUT/qemu" -v o="$OUT/ours" -v w="$where" '
+        $2 == w { v = $5; sub(/ us$/, "", v); if ($3 == q) qv[$4] = v; else if ($3 == o) ov[$4] = v }
+        END { for (k in qv) if (k in ov)
+                  printf "bench-rtt: %s, %s: ours %.1f us, QEMU'"'"'s %.1f us, ratio %.2f\n", w, k, ov[k], qv[k], ov[k] / qv[k] }' \
+        "$OUT/result" | sort | tee -a "$OUT/ratios"
+done
