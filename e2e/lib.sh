@@ -25,11 +25,11 @@ case ${E2E_HELPER:-libvirt} in
     *) die "E2E_HELPER is 'libvirt' or 'qemu', not '$E2E_HELPER'" ;;
 esac
 
-# helper_log_started EXPORT [read-only]: the first line of the helper's log,
+# helper_log_started EXPORT: the first line of the helper's log,
 # once it serves; helper_log_done: its last, once QEMU closed its socket
 helper_log_started() {
     if [[ $HELPER == "$OWN_HELPER" ]]; then
-        echo "$HELPER: serving $1${2:+ read-only}"
+        echo "$HELPER: serving $1"
     else
         echo Started
     fi
