@@ -13,18 +13,22 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 say "building the test guest (e2e/guest/build-guest.sh)"
 "$TOP/e2e/guest/build-guest.sh" | tail -n 1
+ensure_private
 start_daemons
-trap 'cleanup_domains; stop_started_daemons' EXIT
+trap e2e_cleanup EXIT
 
 dom=proxyfs-demo
+# the proxy share below root's private directory; the stock one where
+# QEMU's unprivileged user can open it
 proxy_dir=$(fresh_dir demo-proxy-share)
-stock_dir=$(fresh_dir demo-stock-share "$QEMU_USER:$QEMU_USER")
+stock_dir=$(shared_dir demo-stock-share "$QEMU_USER:$QEMU_USER")
 say "domain $dom: TCG guest, QEMU as '$QEMU_USER'"
 echo "    proxy share: $proxy_dir  (<driver type='proxy'/>, tag 'proxy')"
 echo "    stock share: $stock_dir  (<driver type='path'/> passthrough, tag 'stock', owned by $QEMU_USER)"
 define_domain "$dom" \
     "proxyfs.mounts=proxy:/mnt/proxy,stock:/mnt/stock proxyfs.run=contrast:/mnt/proxy,contrast:/mnt/stock,sleep:30 proxyfs.timeout=60" \
     "$(proxy_fs "$proxy_dir" proxy)" "$(path_fs "$stock_dir" stock passthrough)"
+((T_FAIL == 0)) || die "the proxy share's export is within unprivileged users' reach"
 virsh start "$dom" >/dev/null
 wait_console "$dom" '^PROBE-RUN sleep' 90 || die "the guest did not finish its probes (console: $E2E/$dom.console)"
 

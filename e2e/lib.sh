@@ -9,6 +9,13 @@
 # E2E_* variables point these at another libvirt (tests/deb: the system's);
 # unset, they are the private daemon's in $PREFIX.
 E2E=${E2E_DIR:-$WORK/e2e}           # state of a run: exports, logs, pids
+# Proxy exports live below PRIVATE, a directory of root's alone (0700
+# root:root, made and checked by ensure_private): a guest's root makes
+# set-uid root programs and device nodes in a proxy export, and libvirt
+# refuses, by default, an export that unprivileged host users can reach on
+# a mount that honours them.  Stock 9p shares, which QEMU's unprivileged
+# user opens by path, cannot live there (shared_dir).
+PRIVATE=$E2E/private
 GUEST=${E2E_GUEST:-$WORK/guest}     # kernel, initramfs (e2e/guest/build-guest.sh)
 QEMU_USER=${E2E_QEMU_USER:-proxyfs-qemu} # the unprivileged user QEMU runs as
 LIBDIR=${E2E_LIBDIR-$PREFIX/lib/x86_64-linux-gnu}
@@ -348,6 +355,7 @@ define_domain() {
     domain_xml "$@" > "$E2E/$name.xml"
     E2E_DOMAINS+=("$name")
     CUR_DOM=$name
+    assert_protected_exports "$E2E/$name.xml" || true
     virsh define "$E2E/$name.xml" >/dev/null
 }
 
@@ -385,14 +393,128 @@ wait_console() {
     return 1
 }
 
-# fresh_dir NAME [OWNER]: an empty export directory $E2E/NAME, mode 0755
-fresh_dir() {
-    local d=$E2E/$1
-    rm -rf "$d"
+# ---------------------------------------------------------------- exports
+# ensure_private: $PRIVATE exists, a real directory, mode 0700, root:root
+# (dies otherwise: every proxy export of the harness relies on it)
+ensure_private() {
     mkdir -p "$E2E"
-    mkdir -m 0755 "$d"
-    [[ -z ${2:-} ]] || chown "$2" "$d"
-    echo "$d"
+    [[ ! -L $PRIVATE ]] || die "$PRIVATE is a symbolic link, not root's private directory"
+    [[ -d $PRIVATE ]] || mkdir -m 0700 "$PRIVATE"
+    chown 0:0 "$PRIVATE"
+    chmod 0700 "$PRIVATE"
+    [[ $(stat -c '%F %u:%g %a' "$PRIVATE") == "directory 0:0 700" ]] ||
+        die "$PRIVATE is not a 0700 root:root directory: $(stat -c '%F %u:%g %a' "$PRIVATE")"
+}
+
+# The directories fresh_dir and shared_dir made for this process, one a
+# line (a file: they run in $(...)); remove_planted empties it.
+PLANTED_LIST=$E2E/.exports.$$
+
+# new_dir DIR [OWNER]: DIR anew, empty, mode 0755, recorded for remove_planted
+new_dir() {
+    rm -rf "$1"
+    mkdir -m 0755 "$1"
+    [[ -z ${2:-} ]] || chown "$2" "$1"
+    echo "$1" >> "$PLANTED_LIST"
+    echo "$1"
+}
+
+# fresh_dir NAME [OWNER]: an empty proxy export $PRIVATE/NAME, mode 0755
+fresh_dir() {
+    ensure_private
+    new_dir "$PRIVATE/$1" "${2:-}"
+}
+
+# shared_dir NAME [OWNER]: an empty directory $E2E/NAME, mode 0755, for a
+# stock 9p share (QEMU's local driver): QEMU, running as $QEMU_USER, opens
+# it by path, so it cannot be below $PRIVATE.  Never a proxy export.
+shared_dir() {
+    mkdir -p "$E2E"
+    new_dir "$E2E/$1" "${2:-}"
+}
+
+# find_planted DIR...: the set-uid or set-gid regular files and the device
+# nodes below DIR... (what a guest or a hostile QEMU can plant through a
+# proxy share, and what must not outlive a test)
+find_planted() {
+    (($#)) || return 0               # find without a directory would search "."
+    find "$@" -xdev \( \( -type f -perm /6000 \) -o -type b -o -type c \) -print 2>/dev/null || true
+}
+
+# defuse DIR...: delete the set-id files and device nodes below DIR...
+# (the rest stays, for a look after a failure), saying how many if any
+defuse() {
+    local f n=0
+    while read -r f; do
+        [[ -n $f ]] || continue
+        rm -f -- "$f" && n=$((n + 1))
+    done < <(find_planted "$@")
+    local where=${1#"$TOP"/}
+    (($# == 1)) || where="$# directories of ${where%/*}"
+    ((n == 0)) || echo "   (removed $n set-uid/set-gid files and device nodes planted below $where)"
+    return 0
+}
+
+# remove_planted: defuse every directory fresh_dir and shared_dir made for
+# this process; in the EXIT traps, after the domains are gone
+remove_planted() {
+    local dirs
+    [[ -f $PLANTED_LIST ]] || return 0
+    mapfile -t dirs < <(sort -u "$PLANTED_LIST")
+    ((${#dirs[@]} == 0)) || defuse "${dirs[@]}"
+    rm -f "$PLANTED_LIST"
+}
+
+# protecting_ancestor DIR: the nearest directory strictly above DIR (its
+# real path) that keeps unprivileged users out, libvirt's rule for a proxy
+# export: owned by root, no search permission for others, nor for its
+# group unless that is gid 0; fails if there is none
+protecting_ancestor() {
+    local d uid gid mode
+    d=$(readlink -f -- "$1") && [[ -n $d ]] || return 1
+    while [[ $d != / ]]; do
+        d=$(dirname -- "$d")
+        read -r uid gid mode < <(stat -c '%u %g %a' -- "$d" 2>/dev/null) || return 1
+        mode=$((8#$mode))
+        if ((uid == 0 && (mode & 8#001) == 0 && (gid == 0 || (mode & 8#010) == 0))); then
+            echo "$d"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# assert_protected_export DIR: an ok line naming the directory above DIR
+# that keeps unprivileged users out, or a FAIL; the status says which
+assert_protected_export() {
+    local a
+    if a=$(protecting_ancestor "$1"); then
+        pass "proxy export $1 is out of unprivileged users' reach: $a is $(stat -c '%a %U:%G' "$a")"
+    else
+        fail "proxy export $1 is reachable by unprivileged users: no root-owned directory above it denies them search"
+        return 1
+    fi
+}
+
+# proxy_exports XML-FILE: the <source dir> of every proxy filesystem in it
+proxy_exports() {
+    awk '/<filesystem[ >]/ { fs = 1; proxy = 0; src = "" }
+         fs && /<driver type=.proxy./ { proxy = 1 }
+         fs && match($0, /<source dir=.[^"\047]*/) { src = substr($0, RSTART + 13, RLENGTH - 13) }
+         /<\/filesystem>/ { if (proxy && src != "") print src; fs = 0 }' "$1"
+}
+
+# assert_protected_exports XML-FILE: assert_protected_export on each proxy
+# export of the domain that libvirt would hand to a helper: those that do
+# not exist, are symbolic links or are "/" are the bad configurations of
+# test-configs and test-faults, which libvirt refuses before any helper
+assert_protected_exports() {
+    local d rc=0
+    while read -r d; do
+        [[ -d $d && ! -L $d && $(readlink -f -- "$d") != / ]] || continue
+        assert_protected_export "$d" || rc=1
+    done < <(proxy_exports "$1")
+    return $rc
 }
 
 # seed_readonly DIR: what the guest's readonly scenario reads and tries to
@@ -547,13 +669,23 @@ require_root() {
     fi
 }
 
-# e2e_setup NAME: the common start of a test script: root, daemons, and a
-# trap that undefines its domains and stops the daemons it started
+# e2e_cleanup: what a test leaves when it ends, pass or fail: its domains
+# destroyed and undefined, nothing set-uid, set-gid or device-like in its
+# exports, the daemons it started stopped
+e2e_cleanup() {
+    cleanup_domains
+    remove_planted
+    stop_started_daemons
+}
+
+# e2e_setup NAME: the common start of a test script: root, daemons,
+# $PRIVATE, and e2e_cleanup as the EXIT trap
 e2e_setup() {
     require_root "$1"
+    ensure_private
     start_daemons
     DAEMON_LOG_OFFSET=$(stat -c %s "$E2E/virtqemud.log" 2>/dev/null || echo 0)
-    trap 'cleanup_domains; stop_started_daemons' EXIT
+    trap e2e_cleanup EXIT
     echo "== $1"
 }
 

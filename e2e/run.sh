@@ -54,6 +54,13 @@ cleanup() {
     stop_started_daemons
 }
 trap cleanup EXIT
+# Proxy exports are below $PRIVATE (0700 root:root); a set-uid file or a
+# device node elsewhere in $E2E is a leftover of the layout before it, or
+# of a test killed before its trap: out with it
+ensure_private
+say "e2e: exports below ${PRIVATE#"$TOP"/} ($(stat -c '%a %U:%G' "$PRIVATE")); earlier runs' leftovers elsewhere in ${E2E#"$TOP"/} defused"
+mapfile -t old < <(find "$E2E" -mindepth 1 -maxdepth 1 ! -path "$PRIVATE")
+((${#old[@]} == 0)) || defuse "${old[@]}"
 say "e2e: starting the daemons"
 start_daemons
 echo "    virtlogd pid $(daemon_pid virtlogd), virtqemud pid $(daemon_pid virtqemud)" \

@@ -108,8 +108,10 @@ error: ${2#^}"
     cleanup_domain "$dom"
     row_end
 }
-missing=$E2E/conf-missing link=$E2E/conf-link file=$E2E/conf-file
-rm -rf "$missing" "$link" "$file"
+# below $PRIVATE, like the exports: each is refused for what it is, not
+# for where it is
+missing=$PRIVATE/conf-missing link=$PRIVATE/conf-link file=$PRIVATE/conf-file
+rm -rf "$missing" "$link" "$file" "$E2E/conf-missing" "$E2E/conf-link" "$E2E/conf-file"
 ln -s "$export_dir" "$link"
 echo "not a directory" > "$file"
 bad_start "export missing" \

@@ -13,8 +13,8 @@ NAME=test-contrast
 e2e_setup "$NAME"
 
 dom=e2e-contrast
-sroot=$(fresh_dir contrast-stock-root)
-sqemu=$(fresh_dir contrast-stock-qemu "$QEMU_USER:$QEMU_USER")
+sroot=$(shared_dir contrast-stock-root)
+sqemu=$(shared_dir contrast-stock-qemu "$QEMU_USER:$QEMU_USER")
 prox=$(fresh_dir contrast-proxy)
 echo "-- stock passthrough $sroot (root's), $sqemu ($QEMU_USER's); proxy $prox"
 run_domain "$dom" 120 \

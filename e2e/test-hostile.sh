@@ -22,10 +22,12 @@ mkdir -p "$E2E/bin"
 gcc -static -O2 -Wall -Wextra -Werror -o "$PC" "$TOP/e2e/security/proxyclient.c"
 quid=$(id -u "$QEMU_USER") qgid=$(id -g "$QEMU_USER")
 
-# The canary: next to the exports, so that "../hostile-canary" from an
-# export names it on the host.
-CANARY=$E2E/hostile-canary
-rm -rf "$CANARY" "$E2E"/hostile-export-*
+# The exports are below $PRIVATE (root's alone: the set-uid root programs
+# and device nodes made in them are out of other users' reach, and
+# e2e_cleanup removes them when the test ends).  The canary: next to the
+# exports, so that "../hostile-canary" from an export names it on the host.
+CANARY=$PRIVATE/hostile-canary
+rm -rf "$CANARY" "$PRIVATE"/hostile-export-* "$E2E"/hostile-canary "$E2E"/hostile-export-*
 mkdir -p "$CANARY/dir"
 printf 'secret\n' > "$CANARY/secret"
 printf 'public\n' > "$CANARY/public"
@@ -45,7 +47,7 @@ canary_state() {
 BASELINE=$(canary_state)
 declare -A PROTECTED=()
 while read -r di; do PROTECTED[$di]=1; done < <(
-    find "$CANARY" -printf '%D:%i\n'; stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$E2E")
+    find "$CANARY" -printf '%D:%i\n'; stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$E2E" "$PRIVATE")
 
 N_ATT=0 N_CONT=0
 # where the two helpers answer differently, each one's answer is asserted
@@ -59,9 +61,8 @@ ID='' E='' DOM='' QPID='' QFD='' HPID='' OUT='' RUN=0 ERRS=()
 attempt() {
     ID=$1 RUN=0 ERRS=()
     local runs=${2:-io:/mnt/share:5:20}
-    E=$E2E/hostile-export-$ID DOM=e2e-hostile-$ID
-    rm -rf "$E"
-    mkdir -p "$E/sub"
+    E=$(fresh_dir "hostile-export-$ID") DOM=e2e-hostile-$ID
+    mkdir "$E/sub"
     printf 'inside-export\n' > "$E/file"
     chmod 0755 "$E" "$E/sub"
     define_domain "$DOM" "proxyfs.mounts=share:/mnt/share proxyfs.run=$runs proxyfs.timeout=60" \
@@ -107,7 +108,7 @@ finish() {
     now=$(canary_state)
     [[ $now == "$BASELINE" ]] || ERRS+=("canary changed: $(diff <(echo "$BASELINE") <(echo "$now") | grep '^[<>]' | head -4 | paste -sd' ')")
     hits=$(find / /etc /tmp -maxdepth 1 -name 'pxc-escape*' 2>/dev/null
-           find "$E2E" -path "$E2E/hostile-export-*" -prune -o -name 'pxc-escape*' -print)
+           find "$E2E" -path "$PRIVATE/hostile-export-*" -prune -o -name 'pxc-escape*' -print)
     [[ -z $hits ]] || ERRS+=("escape marker outside the exports: $hits")
     while read -r di; do inside[$di]=1; done < <(find "$E" -printf '%D:%i\n')
     for f in "$E2E/hostile-$ID".*.out; do

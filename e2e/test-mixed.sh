@@ -11,7 +11,7 @@ e2e_setup "$NAME"
 dom=e2e-mixed
 p1=$(fresh_dir mixed-proxy1)
 p2=$(fresh_dir mixed-proxy2)
-mp=$(fresh_dir mixed-mapped "$QEMU_USER:$QEMU_USER")   # QEMU itself writes there
+mp=$(shared_dir mixed-mapped "$QEMU_USER:$QEMU_USER")  # QEMU itself writes there
 quid=$(id -u "$QEMU_USER") qgid=$(id -g "$QEMU_USER")
 echo "-- proxy1 $p1 (semantics), proxy2 $p2 (io), mapped $mp (contrast)"
 

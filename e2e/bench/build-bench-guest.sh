@@ -63,4 +63,6 @@ else
     install -m 0644 "$SRC_GUEST/vmlinuz" "$OUT/vmlinuz"
     echo "$inputs" > "$OUT/initramfs.inputs"
 fi
+# the staging root holds a device node (dev/console): only the archive stays
+rm -rf "$OUT/root"
 say "ready: $OUT/vmlinuz ($KREL), $OUT/initramfs.gz"

@@ -8,7 +8,13 @@
 
 GUEST=$WORK/bench/guest             # domain_xml boots this kernel/initramfs
 BENCH_DIR=$WORK/bench               # results (one directory per run)
-EXPORTS=$BENCH_DIR/exports          # the shares' host directories
+# The shares' host directories: those of proxy, proxy-qemu, local and
+# virtiofs below $PRIVATE, root's alone (their guests' root makes set-uid
+# root files and device nodes through a root helper or a root QEMU; libvirt
+# refuses a proxy export that unprivileged users can reach); mapped's where
+# QEMU's unprivileged user opens them by path
+EXPORTS=$PRIVATE/bench
+SHARED_EXPORTS=$BENCH_DIR/exports
 XMLDIR=$BENCH_DIR/xml
 
 bsay() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -51,20 +57,33 @@ bench_wait_done() {
     return $rc
 }
 
-# bench_cleanup: destroy and undefine every bench-* domain
+# bench_cleanup: destroy and undefine every bench-* domain; then nothing
+# set-uid, set-gid or device-like stays in the shares' directories
 bench_cleanup() {
     local n
-    daemon_pid virtqemud >/dev/null || return 0
-    for n in $(virsh list --all --name 2>/dev/null | grep '^bench-' || true); do
-        cleanup_domain "$n"
-    done
+    if daemon_pid virtqemud >/dev/null; then
+        for n in $(virsh list --all --name 2>/dev/null | grep '^bench-' || true); do
+            cleanup_domain "$n"
+        done
+    fi
+    defuse "$EXPORTS" "$SHARED_EXPORTS"
 }
 
-# export_dir NAME OWNER: a fresh empty share directory
+# export_base CONFIG: where CONFIG's share directories go
+export_base() {
+    case $1 in
+        mapped) echo "$SHARED_EXPORTS" ;;
+        *)      echo "$EXPORTS" ;;
+    esac
+}
+
+# export_dir NAME OWNER BASE: a fresh empty share directory BASE/NAME
 export_dir() {
-    local d=$EXPORTS/$1
+    local d=$3/$1
+    [[ $3 != "$EXPORTS" ]] || ensure_private
+    mkdir -p "$3"
     rm -rf "$d"
-    mkdir -p -m 0755 "$d"
+    mkdir -m 0755 "$d"
     chown "$2" "$d"
     echo "$d"
 }
@@ -86,8 +105,8 @@ SHARED_MEM="  <memoryBacking><source type='memfd'/><access mode='shared'/></memo
 # config_export CONFIG NAME: a fresh export directory owned as CONFIG needs
 config_export() {
     case $1 in
-        mapped) export_dir "$2" "$QEMU_USER:$QEMU_USER" ;;
-        *)      export_dir "$2" 0:0 ;;
+        mapped) export_dir "$2" "$QEMU_USER:$QEMU_USER" "$(export_base "$1")" ;;
+        *)      export_dir "$2" 0:0 "$(export_base "$1")" ;;
     esac
 }
 
@@ -138,6 +157,12 @@ bench_define() {
         xml=${xml%</domain>}$extra$'\n</domain>'
     fi
     printf '%s\n' "$xml" > "$XMLDIR/$name.xml"
+    # a regression of the layout fails here, before libvirt's own check
+    local d
+    while read -r d; do
+        protecting_ancestor "$d" >/dev/null ||
+            die "$name: the proxy export $d is within unprivileged users' reach (no root-only directory above it)"
+    done < <(proxy_exports "$XMLDIR/$name.xml")
     virsh define "$XMLDIR/$name.xml" >/dev/null
 }
 

@@ -68,7 +68,7 @@ for ((r = 1; r <= REPEATS; r++)); do
                 "$up" $((ready - up)) "$nh" >> "$out"
             bsay "startup: repeat $r $k x$nfs: virsh start $((t1 - t0)) ms, ready $ready ms" \
                  "(guest uptime $up ms, so $((ready - up)) ms before the guest kernel), $nh helpers"
-            rm -rf "$EXPORTS"/st-"$k"-*
+            rm -rf "$(export_base "$k")"/st-"$k"-*
         done
     done
 done

@@ -169,5 +169,7 @@ else
     pack_initramfs "$R" "$GUEST/initramfs.gz"
     echo "$inputs" > "$GUEST/initramfs.inputs"
 fi
+# the staging root holds a device node (dev/console): only the archive stays
+rm -rf "$GUEST/initramfs.root"
 
 say "ready: $GUEST/vmlinuz ($KREL), $GUEST/initramfs.gz ($(du -k "$GUEST/initramfs.gz" | cut -f1) KiB), $GUEST/probe"

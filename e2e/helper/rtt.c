@@ -43,6 +43,7 @@ static const char *kind_name[K_LAST] = {
 
 struct helper {
     const char *path;
+    char base[64];      /* mkdtemp's: 0700, root's; the export below it */
     char export[64];
     int sock;
     pid_t pid;
@@ -134,10 +135,14 @@ static void start_helper(struct helper *h)
     int sv[2];
     char fdarg[16];
 
-    snprintf(h->export, sizeof(h->export), "/tmp/rtt-export.XXXXXX");
-    if (!mkdtemp(h->export))
+    /* below a directory only root can search, as libvirt's helper wants
+     * an export it is started on by hand (unless told otherwise) */
+    snprintf(h->base, sizeof(h->base), "/tmp/rtt.XXXXXX");
+    if (!mkdtemp(h->base))
         die("mkdtemp");
-    chmod(h->export, 0777);
+    snprintf(h->export, sizeof(h->export), "%s/export", h->base);
+    if (mkdir(h->export, 0777) < 0 || chmod(h->export, 0777) < 0)
+        die("mkdir export");
     {
         char p[128];
 
@@ -270,9 +275,9 @@ int main(int argc, char **argv)
         {
             char cmd[128];
 
-            snprintf(cmd, sizeof(cmd), "rm -rf '%s'", helpers[i].export);
+            snprintf(cmd, sizeof(cmd), "rm -rf '%s'", helpers[i].base);
             if (system(cmd) != 0)
-                fprintf(stderr, "could not remove %s\n", helpers[i].export);
+                fprintf(stderr, "could not remove %s\n", helpers[i].base);
         }
     }
     return 0;

@@ -121,8 +121,9 @@ restore() {
     ((RESTORED)) && return 0
     RESTORED=1
     set +e
-    step "restore: domains, our daemons"
+    step "restore: domains, what the guests planted in the exports, our daemons"
     cleanup_domains
+    remove_planted
     virsh net-destroy default >/dev/null 2>&1
     stop_one_daemon libvirtd
     stop_one_daemon virtlogd
