@@ -89,6 +89,17 @@ else
     report
     die "make bisect failed (log: $WORK/bisect-background.log)"
 fi
+# last, once everything that runs has ended: nothing set-uid, set-gid or
+# device-like left anywhere in the checkout
+say "check: make check-artefacts"
+t=$SECONDS
+if make --no-print-directory -C "$TOP" check-artefacts; then
+    record check-artefacts $((SECONDS - t)) ok
+else
+    record check-artefacts $((SECONDS - t)) FAILED
+    report
+    die "make check-artefacts failed: set-uid/set-gid files or device nodes left in the checkout"
+fi
 record total $((SECONDS - t_all)) ""
 report
 echo "==> make check: all stages passed"
