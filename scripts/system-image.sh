@@ -110,7 +110,12 @@ done
 mkdir -p "$SYSTEM"
 TMP=$(mktemp -d "$SYSTEM/.image-$KEY.XXXXXX")
 chmod 0755 "$TMP"
-ROOT=$TMP/root
+# The Debian root is built below a directory of root's alone: while it
+# exists (the build, or after one killed before its trap) it holds set-uid
+# root programs (passwd, su, mount, ...) and device nodes that no local user
+# may reach.  Only root.raw, a file, comes out of it.
+mkdir -m 0700 "$TMP/private"
+ROOT=$TMP/private/root
 LOG=$TMP/build.log
 MOUNTS=()
 
@@ -306,6 +311,7 @@ step "mkfs.ext4 -d: $(du -sh "$ROOT" | cut -f1) into a sparse $SIZE root.raw"
 mkfs.ext4 -q -F -L proxyfs-root -d "$ROOT" "$TMP/root.raw" "$SIZE" >>"$LOG" 2>&1
 remove_root
 [[ ! -e $ROOT ]] || die "could not remove $ROOT"
+rmdir "$TMP/private"
 
 date -u +%Y-%m-%dT%H:%M:%SZ >"$TMP/done"
 rm -rf --one-file-system "$IMG"
