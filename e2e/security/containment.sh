@@ -58,12 +58,20 @@ fi
 
 # ------------------------------------------------------------------ scratch
 # S is 0711 so that the unprivileged client can run bin/proxyclient but not
-# list anything; exports sit next to the canary so that "../canary" from an
-# export names the canary on the host.
+# list anything.  The exports and the canary are below P, root's alone
+# (0700 root:root), as libvirt wants a proxy export (series 0030): the
+# helper makes set-uid root programs and device nodes there, which no
+# other user of the host may reach while the run lasts.  Exports sit next
+# to the canary so that "../canary" from an export names the canary on
+# the host.
 S=$(mktemp -d /tmp/pxc-containment.XXXXXX)
 chmod 0711 "$S"
-CANARY=$S/canary
+P=$S/private
+CANARY=$P/canary
 PC=$S/bin/proxyclient
+# what a set-uid program made in an export runs: it prints its ids and
+# nothing more (not proxyclient, whose --spawn starts any program)
+WHOAMI=$S/bin/whoami
 HELPER_PIDS=()
 CGROUP=''
 
@@ -89,8 +97,12 @@ cleanup() {
 trap cleanup EXIT
 
 mkdir -p "$S/bin" "$S/logs"
+mkdir -m 0700 "$P"
+chown 0:0 "$P"
+[[ $(stat -c '%u:%g %a' "$P") == "0:0 700" ]] || { echo "containment.sh: $P is not 0700 root:root"; exit 1; }
 gcc -static -O2 -Wall -Wextra -Werror -o "$PC" "$HERE/proxyclient.c"
-chmod 0755 "$S/bin" "$PC"
+gcc -static -O2 -Wall -Wextra -Werror -o "$WHOAMI" "$HERE/whoami.c"
+chmod 0755 "$S/bin" "$PC" "$WHOAMI"
 
 # The canary: known content, owners, modes, times and an xattr.
 mkdir -p "$CANARY/dir"
@@ -109,12 +121,13 @@ touch -h -d '2001-02-03 04:05:06' "$CANARY/secret" "$CANARY/public" \
 
 # Everything about the canary that an escape could change (ctime catches
 # chmod/chown/xattr/link-count changes, the checksums catch content), plus
-# the names directly in S (an escape could create one there).
+# the names directly in S and P (an escape could create one there).
 snapshot() {
     find "$CANARY" -printf '%p|%y|%D:%i|%m|%U:%G|%s|%T@|%C@|%n|%l\n' | sort
     find "$CANARY" -type f -exec sha256sum {} + | sort
     getfattr -h -R -d -m - "$CANARY" 2>/dev/null | sort || true
-    find "$S" -mindepth 1 -maxdepth 1 ! -name 'export-*' -printf '%f\n' | sort
+    find "$S" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort
+    find "$P" -mindepth 1 -maxdepth 1 ! -name 'export-*' -printf 'private/%f\n' | sort
 }
 BASELINE=$(snapshot)
 
@@ -122,7 +135,7 @@ BASELINE=$(snapshot)
 declare -A CANARY_INODES=()
 while read -r di; do CANARY_INODES[$di]=1; done < <(
     find "$CANARY" -printf '%D:%i\n'
-    stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$S" /tmp)
+    stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$S" "$P" /tmp)
 
 ROOT_DEV=$(mountpoint -d /)          # MAJ:MIN of the host's root filesystem
 
@@ -138,7 +151,7 @@ SKIPPING=0 AFTER=()
 attempt() {
     ID=$1 NAME=$2 EXPECT=contain REASON=''
     ERRS=() ESC=() SOFT=() NOTES=() AFTER=() RUN=0 SKIPPING=0
-    E=$S/export-$ID
+    E=$P/export-$ID
     mkdir -p "$E/sub"
     chmod 0755 "$E" "$E/sub"
     printf 'inside-export\n' > "$E/file"
@@ -233,7 +246,7 @@ read_check() {
 marker_check() {
     local hits
     hits=$( { find / /etc /tmp -maxdepth 1 -name 'pxc-escape*' 2>/dev/null
-              find "$S" -path "$S/export-*" -prune -o -name 'pxc-escape*' -print
+              find "$S" -path "$P/export-*" -prune -o -name 'pxc-escape*' -print
             } | sort -u || true)
     [[ -z $hits ]] || ESC+=("escape marker outside the exports: $hits")
 }
@@ -309,7 +322,7 @@ nodev_export() {
     printf 'inside-export\n' > "$E/file"
 }
 
-echo "containment.sh: helper $HELPER, scratch $S, unprivileged QEMU ids $QEMU_IDS"
+echo "containment.sh: helper $HELPER, scratch $S, exports below $P ($(stat -c '%a %U:%G' "$P")), unprivileged QEMU ids $QEMU_IDS"
 
 # ============================================================ 0. control
 t_A00_baseline-inside() {
@@ -730,7 +743,7 @@ t_A18_setuid-root-inside() {
 # The same file used by a QEMU that can exec: copy a program into it through
 # the fd the helper returns, have the helper make it set-uid root, and
 # execveat() it through a directory fd.
-suid_cmds=(create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1
+suid_cmds=(create pxc-suid 'wronly|creat|excl' 0755 0 0  write-file 1 "$WHOAMI"  close 1
            chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid)
 
 # Bare as A15: the helper makes a root-owned set-uid file on request (guest

@@ -868,10 +868,11 @@ static void print_helper_state(void)
 }
 
 /* Copy our own executable into fd (to build a set-id binary in the export). */
-static void write_self(int fd)
+/* Copy the file PATH (opened as ourselves, after --user) into fd */
+static void write_file(int fd, const char *path)
 {
     char buf[65536];
-    int in = open(self_exe, O_RDONLY | O_CLOEXEC);
+    int in = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n;
     size_t total = 0;
 
@@ -889,6 +890,11 @@ static void write_self(int fd)
     }
     close(in);
     printf("ok wrote=%zu", total);
+}
+
+static void write_self(int fd)
+{
+    write_file(fd, self_exe);
 }
 
 /*
@@ -1000,7 +1006,7 @@ static void usage(void)
 "                                   fill:N,hex:HH..; '-' for none)\n"
 "  expect-eof   helper-status   sleep MS   close #K\n"
 "  local-openat #K NAME FLAGS      (openat on a received dir fd, as ourselves)\n"
-"  write-self #K   local-execat #K NAME\n", stderr);
+"  write-self #K   write-file #K PATH   local-execat #K NAME\n", stderr);
     exit(2);
 }
 
@@ -1016,7 +1022,7 @@ static int cmd_argc(const char *c)
         { "llistxattr", 2 }, { "lremovexattr", 2 }, { "raw", 3 },
         { "expect-eof", 0 }, { "helper-status", 0 }, { "sleep", 1 },
         { "close", 1 }, { "local-openat", 3 }, { "write-self", 1 },
-        { "local-execat", 2 },
+        { "write-file", 2 }, { "local-execat", 2 },
     };
     size_t i;
 
@@ -1234,6 +1240,12 @@ static void run_cmd(const char *c, char **a)
     } else if (!strcmp(c, "write-self")) {
         req_begin(c); arg_txt(a[0]); req_arrow();
         write_self(slot_fd(a[0]));
+        printf("\n");
+        goto out;
+    } else if (!strcmp(c, "write-file")) {
+        s1 = decode_arg(a[1]);
+        req_begin(c); arg_txt(a[0]); arg_str(&s1); req_arrow();
+        write_file(slot_fd(a[0]), s1.p);
         printf("\n");
         goto out;
     } else if (!strcmp(c, "local-execat")) {
