@@ -106,9 +106,15 @@ check "QEMU NoNewPrivs (seccomp sandbox)" 1 "$(proc_field "$qpid" NoNewPrivs)"
 check "QEMU Seccomp mode (filter)" 2 "$(proc_field "$qpid" Seccomp)"
 # The domain's device cgroup keeps QEMU from opening device nodes the guest
 # created in the export. Try it as QEMU would: QEMU's user, in QEMU's
-# cgroups, opening a world-readable node of loop0 (not in the device ACL).
-node=$dir/devnode-loop0
-mknod -m 0666 "$node" b 7 0
+# cgroups, opening a node of loop0 (not in the device ACL) that it owns.
+# The node is not in the export, which QEMU's user cannot reach below
+# $PRIVATE, but in a directory of QEMU's user's alone: no other local user
+# can reach it while it exists (e2e_cleanup removes it if the test dies).
+nodedir=$(shared_dir processes-devnode "$quid:$qgid")
+chmod 0700 "$nodedir"
+node=$nodedir/devnode-loop0
+mknod -m 0600 "$node" b 7 0
+chown "$quid:$qgid" "$node"
 open_node() { # open_node CGROUP-JOIN(yes|no): open $node as QEMU's user
     ( [[ $1 == no ]] || join_cgroups_of "$qpid"
       exec setpriv --reuid="$quid" --regid="$qgid" --clear-groups \
