@@ -5,12 +5,15 @@
 #   2. through the private libvirt (e2e/run.sh, on libvirt's helper):
 #      test-hostile (the same against helpers libvirt started, QEMU's
 #      socket taken from a paused domain), test-faults, test-cycles and
-#      test-configs.
+#      test-configs;
+#   3. test-hostusers.sh: what QEMU plants in an export, seen by an
+#      unprivileged host user; exports host users can reach, refused by
+#      virsh start; the qemu.conf opt-out as the negative control.
 # Ends with four lines that give the state at a glance:
-#   containment: N attempts, M contained          (libvirt's helper)
+#   containment: N attempts, M contained          (libvirt's helper: 1-3)
 #   containment with QEMU's helper: N attempts, M contained, K known holes
 #   lifecycle: N cycles, L leaks
-#   configurations: N bad configurations, M refused
+#   configurations: N bad configurations, M refused   (test-configs, 3)
 # (also kept in work/security-summary); the exit status is non-zero if
 # anything failed.
 set -euo pipefail
@@ -24,8 +27,8 @@ if ((EUID != 0)); then
     exit 0
 fi
 
-rm -f "$SUMMARY" "$RESULTS"/{hostile,faults,cycles,configs}.out
-mkdir -p "$WORK"
+rm -f "$SUMMARY" "$RESULTS"/{hostile,faults,cycles,configs,hostusers}.out
+mkdir -p "$WORK" "$RESULTS"
 rc=0
 say "security: containment.sh against libvirt's helper (started here)"
 HELPER=$PREFIX/libexec/libvirt_virtfs_proxy_helper "$HERE/containment.sh" | tee "$WORK/containment.out" || rc=1
@@ -33,6 +36,9 @@ say "security: containment.sh against QEMU's helper (started here)"
 "$HERE/containment.sh" | tee "$WORK/containment-qemu.out" || rc=1
 say "security: through libvirt: hostile QEMU, faults, start/destroy cycles, bad configurations"
 "$TOP/e2e/run.sh" hostile faults cycles configs || rc=1
+say "security: what QEMU plants, seen by an unprivileged host user; exports host users can reach"
+"$HERE/test-hostusers.sh" 2>&1 | tee "$RESULTS/hostusers.out" || rc=1
+grep -Eq '^test-hostusers: [0-9]+ passed, 0 failed$' "$RESULTS/hostusers.out" || rc=1
 
 # line FILE REGEX: the last line of FILE matching REGEX, or a marker
 line() { grep -E "$2" "$1" 2>/dev/null | tail -n 1 || echo "(no such line in ${1##*/})"; }
@@ -40,10 +46,23 @@ read -r a1 c1 < <(line "$WORK/containment.out" '^containment: ' |
                   sed -E 's/^containment: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
 read -r a2 c2 < <(line "$RESULTS/hostile.out" '^containment-libvirt: ' |
                   sed -E 's/^containment-libvirt: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
-if [[ "$a1$c1$a2$c2" =~ ^[0-9]+$ ]]; then
-    contained="containment: $((a1 + a2)) attempts, $((c1 + c2)) contained"
+read -r a3 c3 < <(line "$RESULTS/hostusers.out" '^containment-hostusers: ' |
+                  sed -E 's/^containment-hostusers: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
+if [[ "$a1$c1$a2$c2$a3$c3" =~ ^[0-9]+$ ]]; then
+    contained="containment: $((a1 + a2 + a3)) attempts, $((c1 + c2 + c3)) contained"
 else
-    contained="containment: incomplete (containment.sh: $a1/$c1, test-hostile: $a2/$c2)"
+    contained="containment: incomplete (containment.sh: $a1/$c1, test-hostile: $a2/$c2, test-hostusers: $a3/$c3)"
+    rc=1
+fi
+# the bad configurations of test-configs and of test-hostusers
+read -r n1 r1 < <(line "$RESULTS/configs.out" '^configurations: ' |
+                  sed -E 's/^configurations: ([0-9]+) bad configurations, ([0-9]+) refused$/\1 \2/;t;s/.*/x x/')
+read -r n2 r2 < <(line "$RESULTS/hostusers.out" '^configurations-hostusers: ' |
+                  sed -E 's/^configurations-hostusers: ([0-9]+) bad configurations, ([0-9]+) refused$/\1 \2/;t;s/.*/x x/')
+if [[ "$n1$r1$n2$r2" =~ ^[0-9]+$ ]]; then
+    configurations="configurations: $((n1 + n2)) bad configurations, $((r1 + r2)) refused"
+else
+    configurations="(no such line: configurations incomplete (test-configs: $n1/$r1, test-hostusers: $n2/$r2))"
     rc=1
 fi
 qemu_line=$(line "$WORK/containment-qemu.out" '^containment: ')
@@ -52,7 +71,7 @@ qemu_known=$(line "$WORK/containment-qemu.out" '^failed: [0-9]+, known: [0-9]+,'
     echo "$contained"
     echo "containment with QEMU's helper: ${qemu_line#containment: }, $qemu_known known holes"
     line "$RESULTS/cycles.out" '^lifecycle: [0-9]+ cycles, [0-9]+ leaks$'
-    line "$RESULTS/configs.out" '^configurations: [0-9]+ bad configurations, [0-9]+ refused$'
+    echo "$configurations"
 } > "$SUMMARY"
 grep -q '^(no such' "$SUMMARY" && rc=1
 echo
