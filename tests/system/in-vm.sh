@@ -26,6 +26,14 @@
 #     afterwards stops the helpers and leaves nothing;
 #   - virsh destroy leaves nothing; a helper that cannot start is refused
 #     with its cause in virsh's error;
+#   - every proxy export is below e2e/lib.sh's $PRIVATE (0700 root:root);
+#     an export below a 0755 directory of the root file system, which host
+#     users can reach, is refused by virsh start with libvirt's exact
+#     message, and nothing is left (no helper, pidfile, QEMU or AppArmor
+#     profile of the domain); after the guest, an unprivileged user of the
+#     VM (proxyfs-hostuser) can neither list the export nor reach the
+#     device node and the set-uid file the guest made there (Permission
+#     denied), which root sees and opens;
 #   - the downgrade to Debian's libvirt with a proxy domain running: the
 #     package names the proxy domains and stops the running one (no root
 #     helper is left that nobody would stop); a domain without proxy shares
@@ -57,6 +65,8 @@ E2E_DOMLOGDIR=/var/log/libvirt/qemu
 E2E_LIBEXECDIR=/usr/lib/libvirt
 # shellcheck source=../../e2e/lib.sh
 . "$here/../../e2e/lib.sh"
+# shellcheck source=../../e2e/security/hostusers-lib.sh
+. "$here/../../e2e/security/hostusers-lib.sh"
 export PROBE=$DATA/guest/probe         # check-semantics.sh's generator
 
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
@@ -271,6 +281,27 @@ cleanup_domain "$d3"
 EXPECTED_DENIED='apparmor="DENIED" operation="exec" .*info="no new privs".* profile="libvirtd" name="/usr/bin/true"'
 CUR_DOM=$dom
 
+step "an export host users can reach (below a 0755 directory of the root file system): refused"
+d5=sys-open
+open_dir=$E2E/open
+rm -rf "$open_dir"
+mkdir -m 0755 "$open_dir" "$open_dir/export"
+if a=$(protecting_ancestor "$open_dir/export"); then
+    fail "$open_dir/export is out of host users' reach ($a): nothing to refuse"
+fi
+mini_domain "$d5" "$(proxy_fs "$open_dir/export" share)"
+d5_uuid=$(virsh domuuid "$d5")
+helpers_before=$(helper_procs | wc -l)
+expect_error "$d5: virsh start refused with libvirt's message" "error: Failed to start domain '$d5'
+error: $(unprotected_error share "$open_dir/export" "its mount lacks nosuid and nodev")" start "$d5"
+check "$d5: shut off, no helper, no helper pidfile, no QEMU pidfile" "shut off|$helpers_before||absent" \
+    "$(virsh domstate "$d5")|$(helper_procs | wc -l)|$(pidfiles_of "$d5")|$([[ -e $STATEDIR/$d5.pid ]] && echo present || echo absent)"
+check "$d5: no AppArmor profile of the domain loaded or on disk" "" \
+    "$(grep "^libvirt-$d5_uuid " /sys/kernel/security/apparmor/profiles || true)$(ls /etc/apparmor.d/libvirt/"libvirt-$d5_uuid"* 2>/dev/null || true)"
+check "$d5: the export is empty" "" "$(find "$open_dir/export" -mindepth 1 | head -3)"
+cleanup_domain "$d5"
+rm -rf "$open_dir"
+
 # ------------------------------------------------------------ who runs what
 step "who runs what, while the guest works"
 if [[ -n $qpid && -n $hrw && -n $hro ]]; then
@@ -342,6 +373,29 @@ out=$("$TOP/e2e/guest/check-semantics.sh" "$rw" 2>&1) || true
 grep '^FAIL' <<<"$out" | sed 's/^/    /' || true
 check_match "check-semantics on the host: 0 failed" '^semantics: [1-9][0-9]* passed, 0 failed$' "$(tail -n 1 <<<"$out")"
 check "set-group-ID directory: mode and owner" "2775 1234:5678" "$(stat -c '%a %u:%g' "$rw/sem/setgid-dir" 2>&1)"
+
+step "what the guest made, seen by an unprivileged user of the VM"
+ensure_host_user
+echo "   the user: $HOST_USER ($HUID:$HGID); the export: $rw, below $(protecting_ancestor "$rw" || echo '(nothing protecting!)')"
+check "root sees the guest's device node and set-uid file" \
+    "character special file 1:3 600 0:0|regular file 4755 4321:8765" \
+    "$(stat -c '%F %Hr:%Lr %a %u:%g' "$rw/sem/chardev" 2>&1)|$(stat -c '%F %a %u:%g' "$rw/sem/setuid-file" 2>&1)"
+# the control: the node works for root (the VM's root file system honours
+# device nodes: only the path keeps the user out)
+rc=0 out=$(head -c1 "$rw/sem/chardev" 2>&1 | od -An -c) || rc=$?
+check "root opens the node (/dev/null's numbers: opens, reads nothing)" "0 " "$rc $out"
+check_user "the user lists the directory above \$PRIVATE" 0 "$(ls "$E2E")" ls "$E2E"
+check_user "the user cannot list the export" 2 "ls: cannot access '$rw': Permission denied" ls "$rw"
+# stat needs no permission on the node itself: only the path refuses it
+check_user "the user cannot even stat the device node" 1 \
+    "stat: cannot statx '$rw/sem/chardev': Permission denied" stat -c %F "$rw/sem/chardev"
+# the guest made the node 0600; its root could as well make it 0666, as
+# here: then only the path refuses the open
+chmod 0666 "$rw/sem/chardev"
+check_user "nor open it, made 0666" 1 "head: cannot open '$rw/sem/chardev' for reading: Permission denied" \
+    head -c1 "$rw/sem/chardev"
+check_user "nor run the set-uid file" 1 "runuser: failed to execute $rw/sem/setuid-file: Permission denied" \
+    "$rw/sem/setuid-file"
 check "a file made in it inherited its group" "1234:5678" "$(stat -c '%u:%g' "$rw/sem/setgid-dir/inherited" 2>&1)"
 ops=$(console "$dom" | awk '$1 == "PROBE" && $3 ~ "^/mnt/ro/" && $2 != "read" { print $2 "=" $4 "/" $5 }' | paste -sd' ')
 check "read-only share: every modifying call failed with EROFS" \

@@ -69,7 +69,7 @@ cp "$STOCK"/*.deb "$D/data/debian/"
 cp "$WORK/guest/vmlinuz" "$WORK/guest/initramfs.gz" "$WORK/guest/probe" "$D/data/guest/"
 # the scripts the test sources, where they sit in this repository
 (cd "$TOP" && cp --parents scripts/lib.sh e2e/lib.sh e2e/guest/check-semantics.sh \
-    tests/system/in-vm.sh "$D/data/proxyfs/")
+    e2e/security/hostusers-lib.sh tests/system/in-vm.sh "$D/data/proxyfs/")
 cat > "$D/data/run" <<'EOF'
 #!/bin/bash
 exec bash /srv/test/proxyfs/tests/system/in-vm.sh
