@@ -449,9 +449,8 @@ defuse() {
         [[ -n $f ]] || continue
         rm -f -- "$f" && n=$((n + 1))
     done < <(find_planted "$@")
-    local where=${1#"$TOP"/}
-    (($# == 1)) || where="$# directories of ${where%/*}"
-    ((n == 0)) || echo "   (removed $n set-uid/set-gid files and device nodes planted below $where)"
+    ((n == 0)) || echo "   (removed $n set-uid/set-gid files and device nodes planted in" \
+        "$(printf '%s\n' "${@%/}" | sed 's|.*/||' | paste -sd' ' | cut -c1-120))"
     return 0
 }
 
