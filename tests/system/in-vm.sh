@@ -29,8 +29,9 @@
 #   - every proxy export is below e2e/lib.sh's $PRIVATE (0700 root:root);
 #     an export below a 0755 directory of the root file system, which host
 #     users can reach, is refused by virsh start with libvirt's exact
-#     message, and nothing is left (no helper, pidfile, QEMU or AppArmor
-#     profile of the domain); after the guest, an unprivileged user of the
+#     message, and nothing is left (no helper, pidfile or QEMU); once its
+#     parent is chmod 0700 the same domain starts, and its destroy leaves
+#     no AppArmor profile either; after the guest, an unprivileged user of the
 #     VM (proxyfs-hostuser) can neither list the export nor reach the
 #     device node and the set-uid file the guest made there (Permission
 #     denied), which root sees and opens;
@@ -296,9 +297,29 @@ expect_error "$d5: virsh start refused with libvirt's message" "error: Failed to
 error: $(unprotected_error share "$open_dir/export" "its mount lacks nosuid and nodev")" start "$d5"
 check "$d5: shut off, no helper, no helper pidfile, no QEMU pidfile" "shut off|$helpers_before||absent" \
     "$(virsh domstate "$d5")|$(helper_procs | wc -l)|$(pidfiles_of "$d5")|$([[ -e $STATEDIR/$d5.pid ]] && echo present || echo absent)"
-check "$d5: no AppArmor profile of the domain loaded or on disk" "" \
-    "$(grep "^libvirt-$d5_uuid " /sys/kernel/security/apparmor/profiles || true)$(ls /etc/apparmor.d/libvirt/"libvirt-$d5_uuid"* 2>/dev/null || true)"
 check "$d5: the export is empty" "" "$(find "$open_dir/export" -mindepth 1 | head -3)"
+# d5_profile: the domain's AppArmor profile, loaded (its line) and on disk
+d5_profile() {
+    grep "^libvirt-$d5_uuid " /sys/kernel/security/apparmor/profiles || true
+    ls /etc/apparmor.d/libvirt/"libvirt-$d5_uuid"* 2>/dev/null || true
+}
+# Stock libvirt: a start that fails before the domain is labelled stops it
+# without RestoreAllLabel, which is what removes the profile (seen here:
+# loaded and on disk after the refusal); the next start replaces it.
+echo "   note: after the refusal the domain's AppArmor profile is $( [[ -n $(d5_profile) ]] && echo 'still loaded and on disk (stock libvirt: see the comment)' || echo 'gone')"
+# the message's first way out: chmod o-x a root-owned directory above
+step "the same export once its parent is closed (chmod 0700): $d5 starts, its destroy leaves nothing"
+chmod 0700 "$open_dir"
+if out=$(virsh start --paused "$d5" 2>&1); then
+    h=$(helpers_of "$open_dir/export")
+    check_match "$d5: its helper runs" '^[0-9]+$' "$h"
+    virsh destroy "$d5" >/dev/null
+    [[ -z $h ]] || wait_gone "$h" 10 || true
+    check "$d5: after destroy no helper, no helper pidfile, no QEMU pidfile, no AppArmor profile" "|||" \
+        "$(helpers_of "$open_dir/export")|$(pidfiles_of "$d5")|$(ls "$STATEDIR/$d5.pid" 2>/dev/null)|$(d5_profile | paste -sd' ')"
+else
+    fail "virsh start --paused $d5 with its export's parent 0700: $out"
+fi
 cleanup_domain "$d5"
 rm -rf "$open_dir"
 
