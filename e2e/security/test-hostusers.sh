@@ -37,10 +37,12 @@
 #          protects.  The program lives below a 0700 directory of the host
 #          user's (no other user reaches it), only between the chmod and
 #          the run, and is deleted at once (and by the EXIT trap).
-#   P1-P2  PENDING until libvirt has them (detected from the installed
+#   P1-P3  PENDING until libvirt has them (detected from the installed
 #          qemu.conf lens): virtfs_proxy_allow_device_nodes = 0 (mknod c
 #          1:3 EPERM, the whiteout c 0:0 made) and virtfs_proxy_allow_setid
-#          = 0 (S_ISUID stripped, S_ISGID kept on directories only).
+#          = 0 (S_ISUID stripped, S_ISGID kept on directories only); a
+#          domain on QEMU's helper refused while a policy is 0 (a bad
+#          configuration, counted).
 #   H1-H3  PENDING until libvirt's helper has --allow-unprotected-export:
 #          the helper started by hand (-s) refuses a reachable export,
 #          serves it with the option, serves a protected one.
@@ -371,9 +373,9 @@ REFUSED_AGAIN=1 refused C1 "again, once qemu.conf is restored" "$OPEN/export" "i
 
 # ------------------------------------------------ policies (pending)
 if [[ $HELPER != "$OWN_HELPER" ]]; then
-    echo "-- P1, P2: skipped: the policies are libvirt's helper's (E2E_HELPER=qemu)"
+    echo "-- P1-P3: skipped: the policies are libvirt's helper's (E2E_HELPER=qemu)"
 elif ! conf_knows virtfs_proxy_allow_device_nodes || ! conf_knows virtfs_proxy_allow_setid; then
-    echo "-- P1, P2: PENDING: $PREFIX's libvirt does not know virtfs_proxy_allow_device_nodes and virtfs_proxy_allow_setid yet (its libvirtd_qemu.aug); they run once it does"
+    echo "-- P1-P3: PENDING: $PREFIX's libvirt does not know virtfs_proxy_allow_device_nodes and virtfs_proxy_allow_setid yet (its libvirtd_qemu.aug); they run once it does"
 else
     echo "-- P1: virtfs_proxy_allow_device_nodes = 0"
     qemu_conf_set "virtfs_proxy_allow_device_nodes = 0" || true
@@ -395,6 +397,18 @@ else
         "pxc-suid 755|file 755|pxc-sgid 2775|pxc-both 2775|pxc-sgidf 755" \
         "$(for f in pxc-suid file pxc-sgid pxc-both pxc-sgidf; do echo "$f $(stat -c %a "$E/$f" 2>&1)"; done | paste -sd'|')"
     finish
+    echo "-- P3: a policy that QEMU's helper cannot enforce refuses its domain"
+    qemu_conf_set "virtfs_proxy_allow_device_nodes = 0" || true
+    N_CONF=$((N_CONF + 1)) before=$T_FAIL
+    e=$(fresh_dir hostusers-P3)
+    define_domain e2e-hostusers-P3 "proxyfs.run=none" "$(proxy_fs "$e" share "<binary path='$QEMU_HELPER'/>")"
+    expect_error "P3: QEMU's helper named in <binary path>, virtfs_proxy_allow_device_nodes = 0: refused" \
+        "error: Failed to start domain 'e2e-hostusers-P3'
+error: unsupported configuration: filesystem 'share': virtfs_proxy_allow_device_nodes = 0 in qemu.conf needs libvirt's own virtfs proxy helper, not '$QEMU_HELPER'" \
+        start e2e-hostusers-P3
+    check "P3: no helper, no pidfile" "|" "$(helpers_of "$e" | paste -sd' ')|$(pidfiles_of e2e-hostusers-P3)"
+    cleanup_domain e2e-hostusers-P3
+    ((T_FAIL > before)) || N_REFUSED=$((N_REFUSED + 1))
     qemu_conf_restore
 fi
 
