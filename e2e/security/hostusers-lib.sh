@@ -88,14 +88,23 @@ qemu_conf_set() {
 }
 
 # daemon_restart_checked WHY: restart_virtqemud, then a new virtqemud must
-# answer (a FAIL naming the old and new pids, and status 1, otherwise)
+# answer (a FAIL naming the old and new pids, and status 1, otherwise).
+# The daemons' pidfiles are shared by every run of the harness: when the
+# new daemon did not come up, another run may have started one in between
+# (seen: its "Failed to acquire pid file .../driver.pid"), which is not
+# ours to stop at the end
 daemon_restart_checked() {
-    local old new
+    local old new n
     old=$(daemon_pid virtqemud || echo none)
     restart_virtqemud || true
     new=$(daemon_pid virtqemud || echo none)
     if [[ $new == none || $new == "$old" ]] || ! virsh_t 30 uri >/dev/null 2>&1; then
-        fail "virtqemud restarted $1: pid $old, then $new, not answering"
+        fail "virtqemud restarted $1: pid $old, then $new, not answering; another run of the harness may have started one meanwhile: left alone"
+        for n in "${!STARTED_DAEMONS[@]}"; do
+            [[ ${STARTED_DAEMONS[$n]} != virtqemud ]] || unset 'STARTED_DAEMONS[n]'
+        done
+        write_daemon_config             # whoever runs now gets lib.sh's qemu.conf
+        QEMU_CONF_EXTRA=''
         return 1
     fi
 }
