@@ -442,13 +442,14 @@ find_planted() {
 }
 
 # defuse DIR...: delete the set-id files and device nodes below DIR...
-# (the rest stays, for a look after a failure), saying how many if any
+# (the rest stays, for a look after a failure), saying how many if any.
+# find deletes them itself: their names are the guest's, and a name with
+# a newline in it must not become two paths for a root rm.
 defuse() {
-    local f n=0
-    while read -r f; do
-        [[ -n $f ]] || continue
-        rm -f -- "$f" && n=$((n + 1))
-    done < <(find_planted "$@")
+    local n
+    (($#)) || return 0
+    n=$(find "$@" -xdev \( \( -type f -perm /6000 \) -o -type b -o -type c \) \
+            -printf . -delete 2>/dev/null | wc -c) || true
     ((n == 0)) || echo "   (removed $n set-uid/set-gid files and device nodes planted in" \
         "$(printf '%s\n' "${@%/}" | sed 's|.*/||' | paste -sd' ' | cut -c1-120))"
     return 0

@@ -43,9 +43,16 @@ start_bisect() { # once make unit passed: the commit it tested is skipped
     bisect_pid=$!
     t_bisect=$SECONDS
 }
+artefacts_checked=
 stop_background() {
     [[ -z $image_pid ]] || kill "$image_pid" 2>/dev/null || true
     [[ -z $bisect_pid ]] || kill "$bisect_pid" 2>/dev/null || true
+    # a failed stage is where a suite is likeliest to have left something
+    # planted: name it, even though check has failed already
+    if [[ -z $artefacts_checked ]]; then
+        wait 2>/dev/null || true
+        "$TOP/scripts/check-artefacts.sh" || true
+    fi
 }
 trap stop_background EXIT
 
@@ -93,6 +100,7 @@ fi
 # device-like left anywhere in the checkout
 say "check: make check-artefacts"
 t=$SECONDS
+artefacts_checked=1
 if make --no-print-directory -C "$TOP" check-artefacts; then
     record check-artefacts $((SECONDS - t)) ok
 else

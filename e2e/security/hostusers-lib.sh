@@ -53,7 +53,7 @@ unprotected_problem() {
 
 # unprotected_error TARGET EXPORT LACKS: virsh's error line for it
 unprotected_error() {
-    printf "unsupported configuration: proxy filesystem '%s': %s; set-user-ID programs and device nodes that the guest makes there would work for them. Fix one: chmod o-x a root-owned directory above the export, mount the export nosuid,nodev, or set virtfs_proxy_allow_unprotected_exports = 1 in qemu.conf" \
+    printf "unsupported configuration: proxy filesystem '%s': %s; set-user-ID programs and device nodes that the guest makes there would work for them. Fix one: chmod go-x a root-owned directory above the export, mount the export nosuid,nodev, or set virtfs_proxy_allow_unprotected_exports = 1 in qemu.conf" \
         "$1" "$(unprotected_problem "$2" "$3")"
 }
 

@@ -307,7 +307,7 @@ d5_profile() {
 # without RestoreAllLabel, which is what removes the profile (seen here:
 # loaded and on disk after the refusal); the next start replaces it.
 echo "   note: after the refusal the domain's AppArmor profile is $( [[ -n $(d5_profile) ]] && echo 'still loaded and on disk (stock libvirt: see the comment)' || echo 'gone')"
-# the message's first way out: chmod o-x a root-owned directory above
+# the message's first way out: chmod go-x a root-owned directory above
 step "the same export once its parent is closed (chmod 0700): $d5 starts, its destroy leaves nothing"
 chmod 0700 "$open_dir"
 if out=$(virsh start --paused "$d5" 2>&1); then
