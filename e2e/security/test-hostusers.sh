@@ -81,7 +81,6 @@ hostusers_cleanup() {
     local m
     cleanup_domains || true
     rm -f "$OWN/export/pxc-suid" || true        # the negative control's, first
-    qemu_conf_restore || echo "   (could not restore $PREFIX/etc/libvirt/qemu.conf)"
     if [[ -n $HAND_PID && -d /proc/$HAND_PID ]]; then
         kill -KILL "$HAND_PID" 2>/dev/null || true
     fi
@@ -93,6 +92,7 @@ hostusers_cleanup() {
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
     done < <(findmnt -rn -o TARGET | grep -E "^$E2E/hostusers-" | sort -r)
     rm -rf "${AREAS[@]}" || true
+    qemu_conf_restore || echo "   (could not restore $PREFIX/etc/libvirt/qemu.conf)"
     e2e_cleanup
 }
 trap hostusers_cleanup EXIT
