@@ -42,12 +42,17 @@ grep -Eq '^test-hostusers: [0-9]+ passed, 0 failed$' "$RESULTS/hostusers.out" ||
 
 # line FILE REGEX: the last line of FILE matching REGEX, or a marker
 line() { grep -E "$2" "$1" 2>/dev/null | tail -n 1 || echo "(no such line in ${1##*/})"; }
-read -r a1 c1 < <(line "$WORK/containment.out" '^containment: ' |
-                  sed -E 's/^containment: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
-read -r a2 c2 < <(line "$RESULTS/hostile.out" '^containment-libvirt: ' |
-                  sed -E 's/^containment-libvirt: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
-read -r a3 c3 < <(line "$RESULTS/hostusers.out" '^containment-hostusers: ' |
-                  sed -E 's/^containment-hostusers: ([0-9]+) attempts, ([0-9]+) contained$/\1 \2/;t;s/.*/x x/')
+# counts FILE NAME WHAT1 WHAT2: "N M" from FILE's last line
+# "NAME: N WHAT1, M WHAT2", or "x x" when there is none (a suite that
+# printed no summary must not count as 0 of 0)
+counts() {
+    local l
+    l=$(grep -E "^$2: " "$1" 2>/dev/null | tail -n 1) || true
+    sed -E "s/^$2: ([0-9]+) $3, ([0-9]+) $4\$/\\1 \\2/;t;s/.*/x x/" <<<"${l:-none}"
+}
+read -r a1 c1 < <(counts "$WORK/containment.out" containment attempts contained)
+read -r a2 c2 < <(counts "$RESULTS/hostile.out" containment-libvirt attempts contained)
+read -r a3 c3 < <(counts "$RESULTS/hostusers.out" containment-hostusers attempts contained)
 if [[ "$a1$c1$a2$c2$a3$c3" =~ ^[0-9]+$ ]]; then
     contained="containment: $((a1 + a2 + a3)) attempts, $((c1 + c2 + c3)) contained"
 else
@@ -55,10 +60,8 @@ else
     rc=1
 fi
 # the bad configurations of test-configs and of test-hostusers
-read -r n1 r1 < <(line "$RESULTS/configs.out" '^configurations: ' |
-                  sed -E 's/^configurations: ([0-9]+) bad configurations, ([0-9]+) refused$/\1 \2/;t;s/.*/x x/')
-read -r n2 r2 < <(line "$RESULTS/hostusers.out" '^configurations-hostusers: ' |
-                  sed -E 's/^configurations-hostusers: ([0-9]+) bad configurations, ([0-9]+) refused$/\1 \2/;t;s/.*/x x/')
+read -r n1 r1 < <(counts "$RESULTS/configs.out" configurations "bad configurations" refused)
+read -r n2 r2 < <(counts "$RESULTS/hostusers.out" configurations-hostusers "bad configurations" refused)
 if [[ "$n1$r1$n2$r2" =~ ^[0-9]+$ ]]; then
     configurations="configurations: $((n1 + n2)) bad configurations, $((r1 + r2)) refused"
 else
