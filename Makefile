@@ -6,7 +6,8 @@ S := scripts
         test-workflow test-apparmor test-security test-helper bench-helper guest e2e demo clean \
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
         virt-manager-deb repo test-repo \
-        bench test-bench deb test-deb system-image system-smoke test-system check-artefacts
+        bench test-bench deb test-deb system-image system-smoke test-system check-artefacts \
+        test-controls
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -44,6 +45,8 @@ help:
 	@echo "make system-smoke  boot it under TCG and check it is that system (root)"
 	@echo "make test-system   our .debs on that system: a nested proxy guest through its libvirtd,"
 	@echo "                   AppArmor enforcing, a daemon restart (root)"
+	@echo "make test-controls  negative controls: each suite against a deliberately broken target"
+	@echo "                   must fail; one line per control, then controls: N controls, M caught (root)"
 	@echo "make check-artefacts  no set-uid/set-gid file and no device node left in the checkout"
 	@echo "                   (work/ included); with its self-test"
 
@@ -113,6 +116,9 @@ system-smoke:
 	@tests/system/smoke.sh
 test-system: guest
 	@tests/system/test-system.sh
+
+test-controls: install guest
+	@tests/controls/run.sh
 
 check-artefacts:
 	@$(S)/check-artefacts.sh --self-test
