@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages virtinst and virt-manager 1:4.1.0-2+proxyfsN with the
+# Debian packages virtinst and virt-manager 1:4.1.0-2+deb12u0+proxyfsN with the
 # virt-manager series. Debian's source package cannot be fetched here, so
 # they are made from Debian's pinned binary packages (the ones the work
 # tree is built on): unpacked with dpkg-deb -R, every file the series
@@ -7,7 +7,7 @@
 # Installed-Size, changelog and md5sums updated, the series shipped under
 # /usr/share/doc/PKG/proxyfs-patches/, and packed again with dpkg-deb.
 # The same series and revision give the same bytes.
-# Results: work/virt-manager-deb/out/{virtinst,virt-manager}_1%3a4.1.0-2+proxyfsN_all.deb
+# Results: work/virt-manager-deb/out/{virtinst,virt-manager}_1%3a4.1.0-2+deb12u0+proxyfsN_all.deb
 #
 # Environment:
 #   PROXYFS_DEB_REV=N the N in +proxyfsN (default 1)
@@ -16,7 +16,12 @@ set -euo pipefail
 
 REV=${PROXYFS_DEB_REV:-1}
 [[ $REV =~ ^[1-9][0-9]*$ ]] || die "PROXYFS_DEB_REV must be a positive number, not '$REV'"
-NEW_VERSION=$VM_VERSION+proxyfs$REV
+# Above Debian's 1:4.1.0-2, below its first stable update 1:4.1.0-2+deb12u1
+# (a security fix must replace ours): "+deb12u0" is the update before the
+# first, as libvirt's 9.0.0-4+deb12u2+proxyfsN gives way to +deb12u3.
+# (Plain +proxyfsN sorted above +deb12u1: 'p' > 'd'.)
+NEW_VERSION=$VM_VERSION+deb12u0+proxyfs$REV
+NEXT_DEBIAN=$VM_VERSION+deb12u1
 DEBDIR=$WORK/virt-manager-deb
 ROOTS=$DEBDIR/root                       # ROOTS/PKG: one unpacked package
 OUT=$DEBDIR/out
@@ -32,6 +37,8 @@ t0=$SECONDS
 new_deb_name() { echo "${1}_${NEW_VERSION/:/%3a}_all.deb"; }
 dpkg --compare-versions "$NEW_VERSION" gt "$VM_VERSION" ||
     die "$NEW_VERSION does not sort above Debian's $VM_VERSION"
+dpkg --compare-versions "$NEW_VERSION" lt "$NEXT_DEBIAN" ||
+    die "$NEW_VERSION does not sort below Debian's next stable update $NEXT_DEBIAN"
 
 # ------------------------------------------------------------ inputs
 say "Debian's ${VM_PACKAGES[*]} $VM_VERSION (sha256 pinned in ${VM_PIN#"$TOP"/})"

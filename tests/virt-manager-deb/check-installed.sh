@@ -173,10 +173,10 @@ fi
 step "1. the installed versions"
 for pkg in "${VM_PACKAGES[@]}"; do
     got=$(dpkg-query -W -f='${Version} ${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
-    if [[ $got =~ ^${VM_VERSION}\+proxyfs[0-9]+\ ii\ $ ]]; then
+    if [[ $got =~ ^${VM_VERSION}\+deb12u0\+proxyfs[0-9]+\ ii\ $ ]]; then
         pass "$pkg $got"
     else
-        fail "$pkg: expected $VM_VERSION+proxyfsN, status ii; dpkg-query says '$got'"
+        fail "$pkg: expected $VM_VERSION+deb12u0+proxyfsN, status ii; dpkg-query says '$got'"
     fi
 done
 VERSION=$(dpkg-query -W -f='${Version}' virtinst 2>/dev/null || true)
