@@ -8,6 +8,7 @@
 # usage: virt-manager-screenshot.py TREE SCHEMADIR URI DOMAIN OUT.png DETAILS.png
 
 import os
+import re
 import sys
 
 TREE, SCHEMAS, URI, DOMAIN, OUT, DETAILS_OUT = sys.argv[1:7]
@@ -122,8 +123,13 @@ def _addhw():
     dev = fs.build_device()
     dev.set_defaults(state["win"].vm.get_xmlobj())
     print("the dialog would add:\n" + dev.get_xml())
-    if 'accessmode="passthrough"' not in dev.get_xml():
+    # the proxy driver itself, not just passthrough (any 9p share may be)
+    xml = dev.get_xml()
+    if not re.search(r'^ *<filesystem type="mount" accessmode="passthrough">$',
+                     xml, re.M):
         raise RuntimeError("the dialog builds no passthrough share")
+    if not re.search(r'^ *<driver type="proxy"/>$', xml, re.M):
+        raise RuntimeError("the dialog's share has no <driver type=\"proxy\"/>")
     state["addhw"] = addhw
     state["combo"] = combo
     return True
