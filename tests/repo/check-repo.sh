@@ -45,7 +45,7 @@ apt_private() {
 if out=$(apt_private good "$REPO" "$KEYRING" apt-get update 2>&1); then
     pass "apt-get update with signed-by= our key"
 else
-    fail "apt-get update: $(tail -n 3 <<<"$out")"
+    fail "apt-get update with signed-by= our key: exit $?: $(grep -E '^(W|E):' <<<"$out" | paste -sd' ')"
 fi
 check "no warning from apt-get update" "" "$(grep -E '^(W|E):' <<<"$out" || true)"
 version=$(dpkg-deb -f "$(compgen -G "$WORK/deb/out/libvirt-daemon_*.deb" | head -n 1)" Version)
