@@ -48,7 +48,9 @@ else
     fail "apt-get update with signed-by= our key: exit $?: $(grep -E '^(W|E):' <<<"$out" | paste -sd' ')"
 fi
 check "no warning from apt-get update" "" "$(grep -E '^(W|E):' <<<"$out" || true)"
-version=$(dpkg-deb -f "$(compgen -G "$WORK/deb/out/libvirt-daemon_*.deb" | head -n 1)" Version)
+deb=$(compgen -G "$WORK/deb/out/libvirt-daemon_*.deb" | head -n 1) || true
+[[ -n $deb ]] || { fail "no libvirt-daemon .deb in $WORK/deb/out (make deb) to compare with"; deb=/dev/null; }
+version=$(dpkg-deb -f "$deb" Version 2>/dev/null || echo unknown)
 for p in libvirt-daemon-system libvirt-daemon-driver-qemu libvirt0 virtinst virt-manager; do
     want=$version
     [[ $p != virt* ]] || want=$(dpkg-deb -f "$(compgen -G "$WORK/virt-manager-deb/out/${p}_*.deb" | head -n 1)" Version)
