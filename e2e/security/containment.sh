@@ -25,7 +25,9 @@
 # Environment: HELPER (default /usr/lib/qemu/virtfs-proxy-helper; libvirt's
 # own is recognised by its --version),
 # QEMU_IDS (uid:gid of the unprivileged "QEMU", default 65534:65534),
-# PXC_TIMEOUT (seconds per reply, default 3), KEEP=1 (keep the scratch
+# PXC_TIMEOUT (seconds per reply, default 20: only a guard against a
+# helper that never answers; no attempt waits for it to expire, a helper
+# that hangs is observed in its syscall with expect-blocked), KEEP=1 (keep the scratch
 # directory), VERBOSE=1 (show every client transcript), ONLY=REGEX (run
 # only attempts whose id or name matches).
 set -euo pipefail
@@ -41,7 +43,7 @@ OURS=0
 ours() { ((OURS == 1)); }
 QUID=${QEMU_IDS%%:*}
 QGID=${QEMU_IDS##*:}
-T=${PXC_TIMEOUT:-3}
+T=${PXC_TIMEOUT:-20}
 KEEP=${KEEP:-0}
 VERBOSE=${VERBOSE:-0}
 ONLY=${ONLY:-}
@@ -620,20 +622,29 @@ t_A13_devnode-as-guest-user() {
 }
 
 t_A14_fifo-blocks-helper() {
-    local T=1
-    pc -- mknod pxc-fifo p0666 0 0 0  open pxc-fifo 'rdonly|nonblock'  open pxc-fifo rdonly \
-          lstat file  helper-status
-    want 1 ok
-    want 2 ENXIO
-    want 5 'running.*'
     if ours; then                       # refused before any open, nothing blocks
+        pc -- mknod pxc-fifo p0666 0 0 0  open pxc-fifo 'rdonly|nonblock'  open pxc-fifo rdonly \
+              lstat file  helper-status
+        want 1 ok
+        want 2 ENXIO
         want 3 ENXIO
         want 4 "ok $(ino_re "$E/file") .*"
+        want 5 'running.*'
         want_line '^HELPER exit=0$'
         return
     fi
-    want 3 TIMEOUT
-    want 4 TIMEOUT
+    # QEMU's helper: the open is sent without waiting for its reply, and
+    # the helper is seen asleep in openat() with no reply on the socket.
+    # The supervisor's 2 s after the client closes are only its clean-up
+    # (the verdict is expect-blocked's): a FIFO open waits for a writer.
+    local T=2
+    pc -- mknod pxc-fifo p0666 0 0 0  open pxc-fifo 'rdonly|nonblock' \
+          no-reply open pxc-fifo rdonly  expect-blocked openat  helper-status
+    want 1 ok
+    want 2 ENXIO
+    want 3 sent
+    want 4 'blocked in openat'
+    want 5 'running.*'
     want_line '^HELPER killed'
     note "a blocking open of a FIFO hangs the helper in open() (no O_NONBLOCK in open_regular): a denial of service of this share only; the supervisor killed it"
 }
@@ -859,16 +870,17 @@ t_A25_getversion-stack-leak() {
 # unknown type, a size over 64 KiB, EOF inside one) with a line in its log
 # and exit status 1; QEMU's exits 0.
 t_A26_malformed-unknown-type() {
-    pc -- raw 99 0 -  lstat file  expect-eof  helper-status
+    # (the helper's end is closed once EOF is read; whether its process
+    # is gone yet is a race, so its exit status comes from the supervisor)
+    pc -- raw 99 0 -  lstat file  expect-eof
     want 1 EOF
-    want 2 'EPIPE|EOF|ECONNRESET'
+    want 2 EPIPE
     want 3 EOF
     if ours; then
         want_line '^HELPER exit=1$'
         helper_log 'request of unknown type 99, closing the connection$'
         return
     fi
-    want 4 'exited|gone'
     want_line '^HELPER exit=0$'
 }
 
@@ -877,7 +889,7 @@ t_A27_malformed-reply-types-as-requests() {
     for t in 0 1; do
         if ((t == 0)); then pc -- raw 0 0 -  lstat file; else pc -- raw 1 4 u32:4294967294  lstat file; fi
         want 1 EOF
-        want 2 'EPIPE|EOF|ECONNRESET'
+        want 2 EPIPE
         if ours; then
             want_line '^HELPER exit=1$'
             helper_log "request of unknown type $t, closing the connection\$"
@@ -887,19 +899,19 @@ t_A27_malformed-reply-types-as-requests() {
 }
 
 t_A28_malformed-oversized() {
-    pc -- raw 8 65537 fill:65537  lstat file  helper-status
-    want 1 'EOF|EPIPE|ECONNRESET'
-    want 2 'EPIPE|EOF|ECONNRESET'
+    # both read the header alone and hang up, the payload unread
+    pc -- raw 8 65537 fill:65537  lstat file
+    want 1 ECONNRESET
+    want 2 EPIPE
     if ours; then
         want_line '^HELPER exit=1$'
         helper_log 'lstat request of 65537 bytes is larger than 65536, closing the connection$'
     else
-        want 3 'exited|gone'
         want_line '^HELPER exit=0$'
     fi
     pc -- raw 6 4294967295 -  lstat file
     want 1 EOF
-    want 2 'EPIPE|EOF|ECONNRESET'
+    want 2 EPIPE
     if ours; then
         want_line '^HELPER exit=1$'
         helper_log 'symlink request of 4294967295 bytes is larger than 65536, closing the connection$'
@@ -920,10 +932,10 @@ t_A29_malformed-max-size-accepted() {
 }
 
 t_A30_malformed-header-longer-than-payload() {
-    local T=1
-    pc -- raw 8 100 s:file  helper-status
-    want 1 TIMEOUT
-    want 2 'running.*'
+    pc -- no-reply raw 8 100 s:file  expect-blocked read  helper-status
+    want 1 sent
+    want 2 'blocked in read'
+    want 3 'running.*'
     if ours; then
         want_line '^HELPER exit=1$'
         helper_log 'connection closed within a lstat request \(6 of 100 bytes\)$'
@@ -934,16 +946,23 @@ t_A30_malformed-header-longer-than-payload() {
 }
 
 t_A31_malformed-header-shorter-than-payload() {
+    # Both answer, then read the 3 bytes left and 5 of the next request as
+    # a header: an unknown type, they hang up. The next request was sent
+    # whole before that (one send), so its verdict is the helper's: ours
+    # has read what was queued (EOF), QEMU's leaves bytes unread
+    # (ECONNRESET); a later send finds the socket closed (EPIPE).
     pc -- raw 8 3 s:file  lstat file  lstat file
-    want 2 'EOF|ECONNRESET'
-    want 3 'EPIPE|EOF|ECONNRESET'
+    want 3 EPIPE
     if ours; then
         want 1 EINVAL
+        want 2 EOF
         want_line '^HELPER exit=1$'
         helper_log 'malformed lstat request \(3 bytes\): a string runs past the end of the request$'
+        helper_log 'request of unknown type [0-9]+, closing the connection$'
         return
     fi
     want 1 ENOBUFS
+    want 2 ECONNRESET
     want_line '^HELPER exit=0$'
     note "the rest of the payload is read as the next header: an unknown type, so the helper exits"
 }
@@ -975,7 +994,7 @@ t_A33_malformed-negative-sizes() {
             want_line '^HELPER exit=0$'
         else
             want 1 EOF
-            want 2 'EPIPE|EOF|ECONNRESET'
+            want 2 EPIPE
             want_line '^HELPER signal=TRAP'
         fi
     done

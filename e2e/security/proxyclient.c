@@ -146,6 +146,7 @@ static void put_str(struct msg *m, const struct bstr *s)
 
 static int sock = -1;               /* our end of the helper's socket */
 static int timeout_ms = 5000;       /* per reply (and per blocked send) */
+static bool no_reply_next;          /* "no-reply": send the next request only */
 static int inotify_fd = -1;         /* --watch: opens seen in the export */
 static pid_t helper_pid = -1;       /* --spawn: the helper's pid */
 static unsigned req_no;             /* sequence number printed on REQ lines */
@@ -382,9 +383,11 @@ static int wait_fd(int fd, short events, int ms)
 /* Result of a transport operation. */
 enum xfer { XF_OK, XF_EOF, XF_TIMEOUT, XF_ERRNO };
 
-static enum xfer send_all(const void *p, size_t n, int *err)
+static enum xfer send_all(const void *p, size_t n, int *err, size_t *sent)
 {
     const unsigned char *b = p;
+
+    *sent = 0;
 
     while (n) {
         ssize_t w;
@@ -400,6 +403,7 @@ static enum xfer send_all(const void *p, size_t n, int *err)
         }
         b += w;
         n -= (size_t)w;
+        *sent += (size_t)w;
     }
     return XF_OK;
 }
@@ -720,11 +724,22 @@ static void read_any_reply(void)
  * Send header + payload, then read the reply of the kind `type` implies.
  * The header's size and type are passed separately so that raw messages
  * can lie about them.
+ *
+ * Header and payload go out in ONE send(): with two, a helper that hangs
+ * up on a bad header could close between them, and the same request
+ * would end in EPIPE (payload not sent) or EOF/ECONNRESET (sent) by
+ * chance. In one piece the helper sees the whole message or none of it
+ * (a stream socket queues a send of this size whole, and the helper can
+ * only close after reading some of it), so a request that makes the
+ * helper hang up always reads its verdict (EOF, or ECONNRESET when it
+ * left bytes unread), and only later sends see EPIPE.
  */
 static void transact(uint32_t type, uint32_t claimed_size,
                      const struct msg *m, enum reply_kind kind)
 {
+    static unsigned char wire[HDR_SZ + BUF_SZ];
     uint32_t hdr[2] = { type, claimed_size };
+    size_t sent = 0;
     int err = 0;
     enum xfer x;
 
@@ -732,9 +747,27 @@ static void transact(uint32_t type, uint32_t claimed_size,
         printf("LOCAL-TOO-LONG (not sent)\n");
         return;
     }
-    x = send_all(hdr, sizeof(hdr), &err);
-    if (x == XF_OK)
-        x = send_all(m->buf, m->len, &err);
+    memcpy(wire, hdr, HDR_SZ);
+    memcpy(wire + HDR_SZ, m->buf, m->len);
+    x = send_all(wire, HDR_SZ + m->len, &err, &sent);
+    if (x == XF_ERRNO && sent > 0 && (err == EPIPE || err == ECONNRESET)) {
+        /* A message larger than one socket buffer goes out in pieces,
+         * and the helper hung up after reading part of it: report its
+         * verdict as for any other hang-up, not which piece we were at. */
+        read_any_reply();
+        printf("\n");
+        fflush(stdout);
+        drain_watch();
+        return;
+    }
+    if (x == XF_OK && no_reply_next) {
+        /* the caller observes the helper otherwise (expect-blocked) */
+        no_reply_next = false;
+        printf("sent\n");
+        fflush(stdout);
+        drain_watch();
+        return;
+    }
     if (x != XF_OK) {
         print_xfer(x, err);
         printf("\n");
@@ -865,6 +898,68 @@ static void print_helper_state(void)
         printf("exited");
     else
         printf("running state=%c", p[2]);
+}
+
+/* The syscall numbers that "expect-blocked WHAT" accepts. */
+static bool syscall_is(long nr, const char *what)
+{
+    if (!strcmp(what, "read"))
+        return nr == SYS_read || nr == SYS_recvmsg || nr == SYS_recvfrom;
+    if (!strcmp(what, "openat"))
+        return nr == SYS_openat;
+    die("expect-blocked: read or openat, not %s", what);
+    return false;
+}
+
+/*
+ * expect-blocked WHAT: wait until the helper sleeps in the syscall WHAT
+ * (read: a read of the socket; openat) while no reply is waiting on our
+ * socket. That is the event a "the helper hangs" attempt waits for,
+ * instead of a short reply timeout that expires: the timeout here is only
+ * a guard, and expiring is a failure ("not blocked: ..."). Reads
+ * /proc/PID/syscall, which needs root (no --user).
+ */
+static void expect_blocked(const char *what)
+{
+    long long deadline = now_ms() + timeout_ms;
+    char path[64], buf[512], state = '?', *p;
+    long nr = -2;
+    FILE *f;
+
+    if (helper_pid < 0) {
+        printf("unknown (no helper of ours)");
+        return;
+    }
+    for (;;) {
+        struct pollfd pfd = { .fd = sock, .events = POLLIN };
+
+        state = '?';
+        nr = -2;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)helper_pid);
+        if ((f = fopen(path, "r"))) {
+            if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2])
+                state = p[2];
+            fclose(f);
+        }
+        snprintf(path, sizeof(path), "/proc/%d/syscall", (int)helper_pid);
+        if ((f = fopen(path, "r"))) {
+            if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld", &nr) != 1)
+                nr = -2;            /* "running" or unreadable */
+            fclose(f);
+        }
+        if (poll(&pfd, 1, 0) > 0) {
+            printf("not blocked: a reply or hang-up is waiting");
+            return;
+        }
+        if (state == 'S' && nr >= 0 && syscall_is(nr, what)) {
+            printf("blocked in %s", what);
+            return;
+        }
+        if (state == 'Z' || state == '?' || now_ms() >= deadline)
+            break;
+        usleep(10000);
+    }
+    printf("not blocked: state=%c syscall=%ld", state, nr);
 }
 
 /* Copy our own executable into fd (to build a set-id binary in the export). */
@@ -1005,6 +1100,7 @@ static void usage(void)
 "  raw TYPE SIZE|auto PAYLOAD      (PAYLOAD: u16:N,u32:N,u64:N,s:TXT,str:TXT,\n"
 "                                   fill:N,hex:HH..; '-' for none)\n"
 "  expect-eof   helper-status   sleep MS   close #K\n"
+"  no-reply (the next request: send only)   expect-blocked read|openat\n"
 "  local-openat #K NAME FLAGS      (openat on a received dir fd, as ourselves)\n"
 "  write-self #K   write-file #K PATH   local-execat #K NAME\n", stderr);
     exit(2);
@@ -1020,7 +1116,8 @@ static int cmd_argc(const char *c)
         { "chown", 3 }, { "truncate", 2 }, { "utime", 2 }, { "rename", 2 },
         { "remove", 1 }, { "lsetxattr", 5 }, { "lgetxattr", 3 },
         { "llistxattr", 2 }, { "lremovexattr", 2 }, { "raw", 3 },
-        { "expect-eof", 0 }, { "helper-status", 0 }, { "sleep", 1 },
+        { "expect-eof", 0 }, { "helper-status", 0 },
+        { "no-reply", 0 }, { "expect-blocked", 1 }, { "sleep", 1 },
         { "close", 1 }, { "local-openat", 3 }, { "write-self", 1 },
         { "write-file", 2 }, { "local-execat", 2 },
     };
@@ -1207,6 +1304,14 @@ static void run_cmd(const char *c, char **a)
         /* Does the helper hang up (within the timeout)? */
         req_begin(c); req_arrow();
         read_any_reply();
+        printf("\n");
+        goto out;
+    } else if (!strcmp(c, "no-reply")) {
+        no_reply_next = true;
+        goto out;
+    } else if (!strcmp(c, "expect-blocked")) {
+        req_begin(c); arg_txt(a[0]); req_arrow();
+        expect_blocked(a[0]);
         printf("\n");
         goto out;
     } else if (!strcmp(c, "helper-status")) {
