@@ -2,13 +2,19 @@
 # test-lifecycle.sh - the helper lives and dies with its domain:
 #  (a) virsh destroy, (b) guest power-off, (c) daemon restart under a running
 #  guest, (d) the helper SIGKILLed under a writing guest, (e) QEMU SIGKILLed,
-#  (f) QEMU SIGKILLed while the daemon is down.
-# After each: no helper process, no pidfile, and (a, b, e) the daemon's fd
+#  (f) QEMU SIGKILLed while the daemon is down, (g) the helper hung
+#  (SIGSTOPped, so that it cannot exit by itself when QEMU goes) and the
+#  domain destroyed: the daemon must kill it.
+# After each: no helper process, no pidfile, and (a, b, e, g) the daemon's fd
 # count back to where it was before the start.
+# LIFECYCLE_CASES=LETTERS runs those cases only (a control runs g alone).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NAME=test-lifecycle
 e2e_setup "$NAME"
+CASES=${LIFECYCLE_CASES:-abcdefg}
+[[ $CASES =~ ^[a-g]+$ ]] || die "LIFECYCLE_CASES is letters a to g, not '$CASES'"
+case_on() { [[ $CASES == *"$1"* ]]; }
 
 # start_guest DOM DIR RUNS: define and start a domain with one proxy share
 # of DIR (fresh) running RUNS; FDS_BEFORE is the daemon's fd count before
@@ -37,93 +43,126 @@ check_clean() {
 # synced DOM: how many files the guest's io run has synced so far
 synced() { console "$1" | sed -n 's/^PROBE-IO synced \([0-9]*\)$/\1/p' | tail -n 1; }
 
-echo "-- (a) virsh destroy"
-dom=e2e-life-destroy dir=$(fresh_dir life-destroy)
-start_guest "$dom" "$dir" sleep:60
-wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not boot"
-check "$dom: share mounted" "PROBE-MOUNT share /mnt/share ok" "$(console "$dom" | grep '^PROBE-MOUNT')"
-virsh destroy "$dom" >/dev/null
-check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
-check_clean "$dom" "$dir" "$FDS_BEFORE"
-
-echo "-- (b) guest-initiated power-off"
-dom=e2e-life-poweroff dir=$(fresh_dir life-poweroff)
-start_guest "$dom" "$dir" io:/mnt/share:10:30
-if wait_shutoff "$dom" 60; then pass "$dom: guest powered off by itself"; else fail "$dom: guest did not power off"; fi
-check "$dom: PROBE-EXIT" 0 "$(probe_exit "$dom")"
-check "$dom: shut off reason" "shut off (shutdown)" "$(virsh domstate --reason "$dom")"
-check_clean "$dom" "$dir" "$FDS_BEFORE"
-
-echo "-- (c) daemon restart while the guest writes"
-dom=e2e-life-restart dir=$(fresh_dir life-restart)
-start_guest "$dom" "$dir" io:/mnt/share:100000:45,sleep:60
-wait_console "$dom" '^PROBE-IO synced 25$' 60 || fail "$dom: guest io did not start"
-old_dpid=$(daemon_pid virtqemud)
-stop_one_daemon virtqemud
-check "$dom: virtqemud (pid $old_dpid) stopped" "gone" "$(wait_gone "$old_dpid" 1 && echo gone || echo running)"
-check "$dom: helper survives the daemon" "$HPID" "$(helpers_of "$dir")"
-at_stop=$(synced "$dom")
-sleep 2
-check_match "$dom: share works with the daemon down (synced $at_stop -> $(synced "$dom"))" '^[0-9]+$' "$(synced "$dom")"
-(( $(synced "$dom") > at_stop )) || fail "$dom: no io progress while the daemon was down"
-restart_virtqemud
-check "$dom: domain still running after the daemon's restart" "running" "$(virsh domstate "$dom")"
-check "$dom: same helper pid in the pidfile" "$HPID" "$(cat "$(pidfiles_of "$dom")" 2>/dev/null)"
-check "$dom: same helper process serves the export" "$HPID" "$(helpers_of "$dir")"
-check "$dom: same QEMU" "$QPID" "$(qemu_pid "$dom")"
-at_restart=$(synced "$dom")
-if wait_console "$dom" "^PROBE-IO synced $((at_restart + 25))\$" 30; then
-    pass "$dom: guest io goes on after the restart (synced $at_restart -> $((at_restart + 25)))"
-else
-    fail "$dom: guest io stalled after the restart (synced $(synced "$dom"))"
+if case_on a; then
+    echo "-- (a) virsh destroy"
+    dom=e2e-life-destroy dir=$(fresh_dir life-destroy)
+    start_guest "$dom" "$dir" sleep:60
+    wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not boot"
+    check "$dom: share mounted" "PROBE-MOUNT share /mnt/share ok" "$(console "$dom" | grep '^PROBE-MOUNT')"
+    virsh destroy "$dom" >/dev/null
+    check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
 fi
-check "$dom: no io error" "" "$(console "$dom" | grep -E '^PROBE .* FAIL' || true)"
-virsh destroy "$dom" >/dev/null
-check_clean "$dom" "$dir"
-check "$dom: helper log ends with Done" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
 
-echo "-- (d) helper SIGKILLed while the guest writes"
-dom=e2e-life-killhelper dir=$(fresh_dir life-killhelper)
-start_guest "$dom" "$dir" io:/mnt/share:100000:60,sleep:60
-wait_console "$dom" '^PROBE-IO synced 25$' 60 || fail "$dom: guest io did not start"
-kill -KILL "$HPID"
-check "$dom: helper killed" "gone" "$(wait_gone "$HPID" 5 && echo gone || echo running)"
-if wait_console "$dom" '^PROBE-IO done ' 20; then
-    pass "$dom: guest io ended (no hang)"
-else
-    fail "$dom: guest io still running 20 s after the helper died"
+if case_on b; then
+    echo "-- (b) guest-initiated power-off"
+    dom=e2e-life-poweroff dir=$(fresh_dir life-poweroff)
+    start_guest "$dom" "$dir" io:/mnt/share:10:30
+    if wait_shutoff "$dom" 60; then pass "$dom: guest powered off by itself"; else fail "$dom: guest did not power off"; fi
+    check "$dom: PROBE-EXIT" 0 "$(probe_exit "$dom")"
+    check "$dom: shut off reason" "shut off (shutdown)" "$(virsh domstate --reason "$dom")"
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
 fi
-check_match "$dom: the guest's file op failed with EIO" '^PROBE (open|write|fsync|close) /mnt/share/io/f[0-9]+ FAIL EIO$' \
-    "$(console "$dom" | grep -E '^PROBE [a-z]+ .* FAIL ' | head -n 1)"
-check_match "$dom: io stopped on the error" '^PROBE-IO done synced=[0-9]+ stopped=error$' "$(console "$dom" | grep '^PROBE-IO done')"
-list=$(virsh_t 10 list 2>&1) || true
-check_match "$dom: virsh list answers and shows the domain running" "[0-9]+ +$dom +running" "$list"
-check "$dom: still running (the guest sleeps)" "running" "$(virsh domstate "$dom")"
-if virsh_t 30 destroy "$dom" >/dev/null; then pass "$dom: virsh destroy works"; else fail "$dom: virsh destroy failed"; fi
-check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
-check_clean "$dom" "$dir" "$FDS_BEFORE"
 
-echo "-- (e) QEMU SIGKILLed"
-dom=e2e-life-killqemu dir=$(fresh_dir life-killqemu)
-start_guest "$dom" "$dir" io:/mnt/share:10:30,sleep:60
-wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not get to sleep"
-kill -KILL "$QPID"
-check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
-if wait_shutoff "$dom" 10; then pass "$dom: libvirt noticed: shut off"; else fail "$dom: libvirt did not notice QEMU's death"; fi
-check "$dom: shut off reason" "shut off (crashed)" "$(virsh domstate --reason "$dom")"
-check_clean "$dom" "$dir" "$FDS_BEFORE"
-check "$dom: helper log ends with Done (EOF)" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+if case_on c; then
+    echo "-- (c) daemon restart while the guest writes"
+    dom=e2e-life-restart dir=$(fresh_dir life-restart)
+    start_guest "$dom" "$dir" io:/mnt/share:100000:45,sleep:60
+    wait_console "$dom" '^PROBE-IO synced 25$' 60 || fail "$dom: guest io did not start"
+    old_dpid=$(daemon_pid virtqemud)
+    stop_one_daemon virtqemud
+    check "$dom: virtqemud (pid $old_dpid) stopped" "gone" "$(wait_gone "$old_dpid" 1 && echo gone || echo running)"
+    check "$dom: helper survives the daemon" "$HPID" "$(helpers_of "$dir")"
+    at_stop=$(synced "$dom")
+    check_match "$dom: files synced when the daemon stopped: $at_stop" '^[0-9]+$' "$at_stop"
+    # the guest goes on writing: wait for 5 more files (not for a time)
+    if wait_console "$dom" "^PROBE-IO synced $((${at_stop:-0} + 5))\$" 30; then
+        pass "$dom: share works with the daemon down (synced $at_stop -> $(synced "$dom"))"
+    else
+        fail "$dom: no io progress while the daemon was down (synced $at_stop -> $(synced "$dom") in 30 s)"
+    fi
+    restart_virtqemud
+    check "$dom: domain still running after the daemon's restart" "running" "$(virsh domstate "$dom")"
+    check "$dom: same helper pid in the pidfile" "$HPID" "$(cat "$(pidfiles_of "$dom")" 2>/dev/null)"
+    check "$dom: same helper process serves the export" "$HPID" "$(helpers_of "$dir")"
+    check "$dom: same QEMU" "$QPID" "$(qemu_pid "$dom")"
+    at_restart=$(synced "$dom")
+    if wait_console "$dom" "^PROBE-IO synced $((at_restart + 25))\$" 30; then
+        pass "$dom: guest io goes on after the restart (synced $at_restart -> $((at_restart + 25)))"
+    else
+        fail "$dom: guest io stalled after the restart (synced $(synced "$dom"))"
+    fi
+    check "$dom: no io error" "" "$(console "$dom" | grep -E '^PROBE .* FAIL' || true)"
+    virsh destroy "$dom" >/dev/null
+    check_clean "$dom" "$dir"
+    check "$dom: helper log ends with Done" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+fi
 
-echo "-- (f) QEMU dies while the daemon is down"
-dom=e2e-life-daemondown dir=$(fresh_dir life-daemondown)
-start_guest "$dom" "$dir" sleep:60
-wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not get to sleep"
-stop_one_daemon virtqemud
-kill -KILL "$QPID"
-check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
-check "$dom: its pidfile is still there (nobody to remove it)" 1 "$(pidfiles_of "$dom" | wc -l)"
-restart_virtqemud
-if wait_shutoff "$dom" 10; then pass "$dom: the restarted daemon found it shut off"; else fail "$dom: not shut off after the daemon's restart"; fi
-check_clean "$dom" "$dir"
+if case_on d; then
+    echo "-- (d) helper SIGKILLed while the guest writes"
+    dom=e2e-life-killhelper dir=$(fresh_dir life-killhelper)
+    start_guest "$dom" "$dir" io:/mnt/share:100000:60,sleep:60
+    wait_console "$dom" '^PROBE-IO synced 25$' 60 || fail "$dom: guest io did not start"
+    kill -KILL "$HPID"
+    check "$dom: helper killed" "gone" "$(wait_gone "$HPID" 5 && echo gone || echo running)"
+    if wait_console "$dom" '^PROBE-IO done ' 20; then
+        pass "$dom: guest io ended (no hang)"
+    else
+        fail "$dom: guest io still running 20 s after the helper died"
+    fi
+    check_match "$dom: the guest's file op failed with EIO" '^PROBE (open|write|fsync|close) /mnt/share/io/f[0-9]+ FAIL EIO$' \
+        "$(console "$dom" | grep -E '^PROBE [a-z]+ .* FAIL ' | head -n 1)"
+    check_match "$dom: io stopped on the error" '^PROBE-IO done synced=[0-9]+ stopped=error$' "$(console "$dom" | grep '^PROBE-IO done')"
+    list=$(virsh_t 10 list 2>&1) || true
+    check_match "$dom: virsh list answers and shows the domain running" "[0-9]+ +$dom +running" "$list"
+    check "$dom: still running (the guest sleeps)" "running" "$(virsh domstate "$dom")"
+    if virsh_t 30 destroy "$dom" >/dev/null; then pass "$dom: virsh destroy works"; else fail "$dom: virsh destroy failed"; fi
+    check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
+fi
+
+if case_on e; then
+    echo "-- (e) QEMU SIGKILLed"
+    dom=e2e-life-killqemu dir=$(fresh_dir life-killqemu)
+    start_guest "$dom" "$dir" io:/mnt/share:10:30,sleep:60
+    wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not get to sleep"
+    kill -KILL "$QPID"
+    check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
+    if wait_shutoff "$dom" 10; then pass "$dom: libvirt noticed: shut off"; else fail "$dom: libvirt did not notice QEMU's death"; fi
+    check "$dom: shut off reason" "shut off (crashed)" "$(virsh domstate --reason "$dom")"
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
+    check "$dom: helper log ends with Done (EOF)" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+fi
+
+if case_on f; then
+    echo "-- (f) QEMU dies while the daemon is down"
+    dom=e2e-life-daemondown dir=$(fresh_dir life-daemondown)
+    start_guest "$dom" "$dir" sleep:60
+    wait_console "$dom" '^PROBE-RUN sleep' 60 || fail "$dom: guest did not get to sleep"
+    stop_one_daemon virtqemud
+    kill -KILL "$QPID"
+    check "$dom: helper exits after QEMU died" "gone" "$(wait_gone "$HPID" 10 && echo gone || echo running)"
+    check "$dom: its pidfile is still there (nobody to remove it)" 1 "$(pidfiles_of "$dom" | wc -l)"
+    restart_virtqemud
+    if wait_shutoff "$dom" 10; then pass "$dom: the restarted daemon found it shut off"; else fail "$dom: not shut off after the daemon's restart"; fi
+    check_clean "$dom" "$dir"
+fi
+
+if case_on g; then
+    echo "-- (g) a hung helper (SIGSTOPped: it cannot see QEMU go) and virsh destroy"
+    dom=e2e-life-hung dir=$(fresh_dir life-hung)
+    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share)"
+    FDS_BEFORE=$(daemon_fds)
+    virsh start --paused "$dom" >/dev/null
+    HPID=$(helpers_of "$dir")
+    check_match "$dom: one helper runs" '^[0-9]+$' "$HPID"
+    [[ -z $HPID ]] || kill -STOP "$HPID"
+    check "$dom: helper $HPID stopped (State T)" T "$(proc_field "${HPID:-0}" State)"
+    t=$SECONDS
+    virsh destroy "$dom" >/dev/null
+    check "$dom: no helper left after destroy (the hung helper, pid $HPID)" "gone" \
+        "$(wait_gone "${HPID:-0}" 30 && echo gone || echo "running (State $(proc_field "$HPID" State)) $((SECONDS - t)) s after destroy")"
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
+fi
 
 summary "$NAME"
