@@ -13,8 +13,25 @@ seed_readonly "$dir"
 before=$(tree_listing "$dir")
 echo "-- export $dir ($(wc -l <<<"$before") listing lines), <readonly/>, guest mounts it rw"
 
-run_domain "$dom" 120 "proxyfs.mounts=share:/mnt/share proxyfs.run=readonly:/mnt/share" \
+t0=$SECONDS
+define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=readonly:/mnt/share" \
     "$(proxy_fs "$dir" share "<readonly/>")"
+virsh start "$dom" >/dev/null
+# the helper serves before QEMU starts, and until the guest is gone: libvirt's
+# helper is told -r (it then refuses writes itself), QEMU's has no such option
+hpids=$(helpers_of "$dir" | paste -sd' ')
+case $HELPER in
+    "$OWN_HELPER") want_args="$HELPER -n -f FD -p $dir -r" ;;
+    *) want_args="$HELPER -n -f FD -p $dir" ;;
+esac
+check "the helper's command line (/proc/PID/cmdline)" "$want_args" \
+    "$(tr '\0' ' ' < "/proc/${hpids:-none}/cmdline" 2>&1 | sed 's/ -f [0-9][0-9]* / -f FD /; s/ $//')"
+if wait_shutoff "$dom" 120; then
+    pass "$dom ran and shut off by itself ($((SECONDS - t0)) s)"
+else
+    fail "$dom still running after 120 s"
+    virsh destroy "$dom" >/dev/null 2>&1 || true
+fi
 check_match "QEMU got readonly=on" '^-fsdev proxy,id=fsdev-fs0,sock_fd=[0-9]+,readonly=on ' \
     "$(grep '^-fsdev ' "$DOMLOGDIR/$dom.log")"
 check "guest mounted the share read-write" "PROBE-MOUNT share /mnt/share ok" "$(console "$dom" | grep '^PROBE-MOUNT')"
