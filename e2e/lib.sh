@@ -303,11 +303,11 @@ wait_shutoff() {
 }
 
 # The pidfile of the helper of filesystem ALIAS (fs0, ...) of domain NAME
-# is $STATEDIR/NAME.ALIAS-virtfs-proxy.pid (the same in every run).
+# is $STATEDIR/virtfs-proxy/NAME.ALIAS.pid (the same in every run).
 # proxy helpers of a domain: pids of virtfs-proxy-helper whose pidfile names the domain
 helper_pids() { # helper_pids NAME
     local f
-    for f in "$STATEDIR/$1".*-virtfs-proxy.pid; do
+    for f in "$STATEDIR/virtfs-proxy/$1".*.pid; do
         [[ -e $f ]] || continue
         cat "$f"; echo
     done
@@ -576,7 +576,7 @@ helper_count() { helper_procs | wc -l; }
 # pidfiles_of NAME: the helper pidfiles left for domain NAME
 pidfiles_of() {
     local f
-    for f in "$STATEDIR/$1".*-virtfs-proxy.pid; do
+    for f in "$STATEDIR/virtfs-proxy/$1".*.pid; do
         [[ -e $f ]] && echo "$f"
     done
     return 0

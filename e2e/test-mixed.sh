@@ -27,7 +27,7 @@ fi
 
 echo "-- the two helpers"
 mapfile -t pidfiles < <(pidfiles_of "$dom")
-check "two helper pidfiles (fs0, fs1)" "$dom.fs0-virtfs-proxy.pid $dom.fs1-virtfs-proxy.pid" \
+check "two helper pidfiles (fs0, fs1)" "$dom.fs0.pid $dom.fs1.pid" \
     "$(for f in "${pidfiles[@]}"; do echo "${f##*/}"; done | paste -sd' ')"
 h1=$(helpers_of "$p1") h2=$(helpers_of "$p2")
 check "helper of proxy1 is fs0's pidfile's pid" "$(cat "${pidfiles[0]}" 2>/dev/null)" "$h1"

@@ -27,8 +27,8 @@ check "files written through the helper, on the host" 20 "$(find "$dir/io" -type
 qpid=$(qemu_pid "$dom" || true)
 mapfile -t pidfiles < <(pidfiles_of "$dom")
 check "one helper pidfile for the domain" 1 "${#pidfiles[@]}"
-check "pidfile name is <name>.<alias>-virtfs-proxy.pid (no domain id)" \
-    "$STATEDIR/$dom.fs0-virtfs-proxy.pid" "${pidfiles[0]:-none}"
+check "pidfile name is virtfs-proxy/<name>.<alias>.pid (no domain id)" \
+    "$STATEDIR/virtfs-proxy/$dom.fs0.pid" "${pidfiles[0]:-none}"
 hpid=$(cat "${pidfiles[0]:-/dev/null}" 2>/dev/null || true)
 check "the pidfile's pid is the helper serving the export" "$(helpers_of "$dir")" "$hpid"
 [[ -n $qpid && -n $hpid ]] || { fail "no QEMU ($qpid) or helper ($hpid) pid"; summary "$NAME"; }

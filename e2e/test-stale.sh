@@ -31,7 +31,7 @@ crash_run() {
     HPID=$(helpers_of "$dir")
     QPID=$(qemu_pid "$dom" || true)
     check_match "$dom: a helper and QEMU run" '^[0-9]+ [0-9]+$' "$HPID $QPID"
-    check "$dom: its pidfile names its helper" "$HPID" "$(cat "$STATEDIR/$dom.fs0-virtfs-proxy.pid" 2>/dev/null)"
+    check "$dom: its pidfile names its helper" "$HPID" "$(cat "$STATEDIR/virtfs-proxy/$dom.fs0.pid" 2>/dev/null)"
     dpid=$(daemon_pid virtqemud)
     kill -KILL "$dpid"
     wait_gone "$dpid" 5 || fail "virtqemud $dpid survived SIGKILL"
@@ -45,7 +45,7 @@ finish() {
     check "$dom: started (paused)" "paused" "$(virsh domstate "$dom")"
     h=$(helpers_of "$dir")
     check_match "$dom: one helper serves the export" '^[0-9]+$' "$h"
-    check "$dom: the pidfile names it" "$h" "$(cat "$STATEDIR/$dom.fs0-virtfs-proxy.pid" 2>/dev/null)"
+    check "$dom: the pidfile names it" "$h" "$(cat "$STATEDIR/virtfs-proxy/$dom.fs0.pid" 2>/dev/null)"
     virsh destroy "$dom" >/dev/null
     [[ -z $h ]] || wait_gone "$h" 10 || true
     check "$dom: no helper after destroy" "" "$(helpers_of "$dir")"
@@ -62,7 +62,7 @@ check "$dom: its helper ends with QEMU" "gone" "$(wait_gone "$HPID" 10 && echo g
 restart_virtqemud
 check "$dom: shut off for the restarted daemon" "shut off" "$(virsh domstate "$dom")"
 check "$dom: the old pidfile is left, naming the dead helper" "$HPID" \
-    "$(cat "$STATEDIR/$dom.fs0-virtfs-proxy.pid" 2>/dev/null)"
+    "$(cat "$STATEDIR/virtfs-proxy/$dom.fs0.pid" 2>/dev/null)"
 if virsh start --paused "$dom" >/dev/null; then pass "$dom: starts again"; else fail "$dom: does not start again"; fi
 finish "$dom" "$dir"
 
@@ -90,7 +90,7 @@ dom=e2e-stale-other dir=$(fresh_dir stale-other)
 define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share)"
 sleep 300 &
 bystander=$!
-printf '%s' "$bystander" > "$STATEDIR/$dom.fs0-virtfs-proxy.pid"
+printf '%s' "$bystander" > "$STATEDIR/virtfs-proxy/$dom.fs0.pid"
 if virsh start --paused "$dom" >/dev/null; then pass "$dom: starts"; else fail "$dom: does not start"; fi
 check "$dom: the process the stale pidfile named is alive" "alive" \
     "$([[ -d /proc/$bystander ]] && echo alive || echo killed)"
@@ -101,7 +101,7 @@ kill "$bystander" 2>/dev/null || true
 wait "$bystander" 2>/dev/null || true
 
 # overwrite_pidfile DOM PID: what a compromised helper can do to its pidfile
-overwrite_pidfile() { printf '%s\n' "$2" > "$STATEDIR/$1.fs0-virtfs-proxy.pid"; }
+overwrite_pidfile() { printf '%s\n' "$2" > "$STATEDIR/virtfs-proxy/$1.fs0.pid"; }
 
 # start_paused NAME: domain e2e-stale-NAME with one share, started paused;
 # sets dom, dir and h (its helper)
@@ -129,8 +129,8 @@ check "$dom: the helper ended" "gone" "$(wait_gone "$h" 10 && echo gone || echo 
 check_bystander
 check "$dom: no pidfile after destroy" "" "$(pidfiles_of "$dom")"
 check_match "$dom: the daemon said it ignored the pidfile" \
-    "pidfile '$STATEDIR/$dom.fs0-virtfs-proxy.pid' names pid $bystander, not the helper's pid $h: ignoring its content" \
-    "$(tail -c +$((DAEMON_LOG_OFFSET + 1)) "$E2E/virtqemud.log" | grep -F "$dom.fs0-virtfs-proxy.pid' names pid" | tail -n 1)"
+    "pidfile '$STATEDIR/virtfs-proxy/$dom.fs0.pid' names pid $bystander, not the helper's pid $h: ignoring its content" \
+    "$(tail -c +$((DAEMON_LOG_OFFSET + 1)) "$E2E/virtqemud.log" | grep -F "$dom.fs0.pid' names pid" | tail -n 1)"
 
 echo "-- (e) the same after a daemon restart, with the helper hung"
 start_paused restart
