@@ -18,9 +18,16 @@
 #              helper only: where it has a hole or blocks, the attempt
 #              asserts the correct outcome for libvirt's helper)
 #   FAIL       an assertion did not hold or something escaped unexpectedly
-#   SKIP       the host lacks what the attempt needs (not counted)
-# The last line is "containment: N attempts, M contained"; the exit status
-# is non-zero if any attempt FAILed.
+#   SKIP       the host lacks what the attempt needs (counted as an
+#              attempt, never as contained)
+# The last line is "containment: N attempts, M contained, K skipped"; the
+# exit status is non-zero if any attempt FAILed, if an oracle could not
+# look (it fails closed), or, on a full run, if N is not EXPECTED_ATTEMPTS.
+#
+# The oracles watch everything below the scratch directory but the
+# attempt's own export: the canary, the names in S and P, and every other
+# export (a permanent neighbour, export-OTHER, and those of the attempts
+# before), so that an escape into a neighbouring share is seen too.
 #
 # Environment: HELPER (default /usr/lib/qemu/virtfs-proxy-helper; libvirt's
 # own is recognised by its --version),
@@ -118,26 +125,40 @@ chown 0:1234 "$CANARY/dir" "$CANARY/dir/inner"
 chmod 0750 "$CANARY/dir"; chmod 0640 "$CANARY/dir/inner"
 chmod 0755 "$CANARY"
 setfattr -n user.canary -v intact "$CANARY/secret"
+# A neighbouring share, as another domain's export would be: a file any
+# uid may read (0644 in 0755 directories), a secret, a directory.
+OTHER=$P/export-OTHER
+mkdir -p "$OTHER/dir"
+printf 'NEIGHBOUR-READABLE\n' > "$OTHER/readable"
+printf 'NEIGHBOUR-SECRET\n' > "$OTHER/secret"
+chmod 0755 "$OTHER" "$OTHER/dir"; chmod 0644 "$OTHER/readable"; chmod 0600 "$OTHER/secret"
+setfattr -n user.neighbour -v intact "$OTHER/readable"
 touch -h -d '2001-02-03 04:05:06' "$CANARY/secret" "$CANARY/public" \
       "$CANARY/dir/inner" "$CANARY/link" "$CANARY/dir" "$CANARY"
 
-# Everything about the canary that an escape could change (ctime catches
-# chmod/chown/xattr/link-count changes, the checksums catch content), plus
-# the names directly in S and P (an escape could create one there).
+# Everything about the canary, the neighbouring exports and the names in
+# S that an escape could change (ctime catches chmod/chown/xattr/link-count
+# changes, the checksums catch content). The attempt's own export E is
+# left out (the helper may change it), nothing else below P. It fails
+# closed: a step that cannot look ends the snapshot with status 1.
 snapshot() {
-    find "$CANARY" -printf '%p|%y|%D:%i|%m|%U:%G|%s|%T@|%C@|%n|%l\n' | sort
-    find "$CANARY" -type f -exec sha256sum {} + | sort
-    getfattr -h -R -d -m - "$CANARY" 2>/dev/null | sort || true
+    local roots=("$P") skip=(-path "$E" -prune -o)
+    [[ -n $E ]] || skip=()
+    find "${roots[@]}" "${skip[@]}" -printf '%p|%y|%D:%i|%m|%U:%G|%s|%T@|%C@|%n|%l\n' | sort &&
+    find "${roots[@]}" "${skip[@]}" -type f -exec sha256sum {} + | sort &&
+    find "${roots[@]}" "${skip[@]}" \( -type f -o -type d \) -exec getfattr -h -d -m - --absolute-names {} + | sort &&
     find "$S" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort
-    find "$P" -mindepth 1 -maxdepth 1 ! -name 'export-*' -printf 'private/%f\n' | sort
 }
-BASELINE=$(snapshot)
+E=''
+BASELINE=$(snapshot) || { echo "containment.sh: the first snapshot failed"; exit 1; }
 
-# Inodes that no fd handed to the client may ever refer to.
+# Inodes that no fd handed to the client may ever refer to: the canary,
+# the neighbour export, the scratch directories, the host's /etc.
 declare -A CANARY_INODES=()
 while read -r di; do CANARY_INODES[$di]=1; done < <(
-    find "$CANARY" -printf '%D:%i\n'
+    find "$CANARY" "$OTHER" -printf '%D:%i\n'
     stat -c '%d:%i' / /etc /etc/passwd /etc/shadow "$S" "$P" /tmp)
+((${#CANARY_INODES[@]} >= 15)) || { echo "containment.sh: only ${#CANARY_INODES[@]} protected inodes"; exit 1; }
 
 ROOT_DEV=$(mountpoint -d /)          # MAJ:MIN of the host's root filesystem
 
@@ -146,7 +167,7 @@ N_ATTEMPTS=0 N_CONTAINED=0 N_KNOWN=0 N_FAIL=0 N_SKIP=0
 KNOWN_LIST=()
 ID='' NAME='' EXPECT='' REASON='' E='' OUT='' RUN=0
 ERRS=() ESC=() SOFT=() NOTES=()
-SKIPPING=0 AFTER=()
+SKIPPING=0 AFTER=() ORACLE_FAIL=()
 
 # attempt ID NAME: start an attempt with a fresh export E (called by the
 # runner at the end, for each function t_ID_NAME).
@@ -159,6 +180,8 @@ attempt() {
     printf 'inside-export\n' > "$E/file"
     printf 'inside-sub\n' > "$E/sub/f"
     chmod 0644 "$E/file" "$E/sub/f"
+    # what the previous attempts left is the baseline of this one
+    BASELINE=$(snapshot) || ORACLE_FAIL+=("$ID: the snapshot before the attempt failed")
 }
 
 # known REASON: this attempt shows a hole of the helper itself; its
@@ -224,19 +247,28 @@ read_check() {
     local f line dev ino type
     declare -A inside=()
     while read -r di; do inside[$di]=1; done < <(find "$E" -printf '%D:%i\n')
+    ((${#inside[@]})) || ESC+=("oracle: could not list the export $E")
     for f in "$S/logs/$ID-$NAME".*.out; do
         [[ -e $f ]] || continue
         while read -r line; do
-            [[ $line =~ \ dev=([0-9]+)\ ino=([0-9]+)\ .*type=([a-z?]+) ]] || continue
+            # an fd line the oracle cannot read is a failure, not a pass
+            [[ $line =~ \ dev=([0-9]+)\ ino=([0-9]+)\ .*type=([a-z?]+) ]] ||
+                { ESC+=("oracle: an fd line without dev/ino/type: ${line:0:160}"); continue; }
             dev=${BASH_REMATCH[1]} ino=${BASH_REMATCH[2]} type=${BASH_REMATCH[3]}
             if [[ -n ${CANARY_INODES[$dev:$ino]:-} ]]; then
-                ESC+=("fd on a protected inode $dev:$ino: $line")
+                # a documented hole may read one (QEMU's helper, A22);
+                # anything else that does is an escape
+                if [[ $EXPECT == known ]]; then
+                    SOFT+=("fd on a protected inode $dev:$ino: ${line:0:160}")
+                else
+                    ESC+=("fd on a protected inode $dev:$ino: $line")
+                fi
             elif [[ $type =~ ^(chr|blk|fifo|sock)$ ]]; then
                 SOFT+=("fd on a $type device: ${line:0:160}")
             elif [[ -z ${inside[$dev:$ino]:-} ]]; then
                 SOFT+=("fd outside the export ($dev:$ino): ${line:0:160}")
             fi
-        done < <(grep -E '^REQ .* fd#' "$f")
+        done < <(grep -E '^REQ .* ok fd#' "$f")
         if grep -Eq '^REQ .*local-execat.*euid=0 ' "$f"; then
             SOFT+=("unprivileged client ran with euid 0: $(grep -m1 -E 'euid=0 ' "$f")")
         fi
@@ -247,32 +279,33 @@ read_check() {
 # may exist inside the export only.
 marker_check() {
     local hits
-    hits=$( { find / /etc /tmp -maxdepth 1 -name 'pxc-escape*' 2>/dev/null
-              find "$S" -path "$P/export-*" -prune -o -name 'pxc-escape*' -print
-            } | sort -u || true)
+    # (markers below P but outside E change the snapshot: canary_check)
+    hits=$(find / /etc /tmp -maxdepth 1 -name 'pxc-escape*' 2>&1 &&
+           find "$S" -path "$P" -prune -o -name 'pxc-escape*' -print 2>&1) ||
+        { ESC+=("oracle: the marker search failed: ${hits:0:200}"); return; }
     [[ -z $hits ]] || ESC+=("escape marker outside the exports: $hits")
 }
 
 canary_check() {
     local now
-    now=$(snapshot)
+    now=$(snapshot) || { ESC+=("oracle: the snapshot after the attempt failed"); return; }
     if [[ $now != "$BASELINE" ]]; then
-        ESC+=("canary changed: $(diff <(echo "$BASELINE") <(echo "$now") | grep '^[<>]' | head -6 | tr '\n' ' ' || true)")
-        BASELINE=$now      # report each change once
+        ESC+=("outside the export changed: $(diff <(echo "$BASELINE") <(echo "$now") | grep '^[<>]' | head -6 | tr '\n' ' ' || true)")
     fi
 }
 
 # finish: judge the attempt and print one verdict line (+ details).
 finish() {
     local verdict detail summary f
-    if ((SKIPPING == 1)); then
+    N_ATTEMPTS=$((N_ATTEMPTS + 1))
+    canary_check
+    marker_check
+    ESC+=("${ORACLE_FAIL[@]}")
+    if ((SKIPPING == 1 && ${#ESC[@]} == 0)); then
         N_SKIP=$((N_SKIP + 1))
         printf '%-4s %-9s %-28s %s\n' "$ID" SKIP "$NAME" "${NOTES[*]}"
         return
     fi
-    N_ATTEMPTS=$((N_ATTEMPTS + 1))
-    canary_check
-    marker_check
     read_check
     if ((${#ESC[@]})); then
         verdict=FAIL                       # outside changed/read: never OK
@@ -797,17 +830,42 @@ t_A21_setuid-exec-nosuid-export() {
     want 5 'ok out="WHOAMI uid='"$QUID"' euid='"$QUID"' .*'
 }
 
+# A directory fd the helper hands out, walked out of with QEMU's own uid.
+# The export sits one level lower here, next to a neighbour that QEMU's
+# uid may read (0644 in 0755 directories) but cannot reach by path (P is
+# 0700): reading it through the fd would be a real escape.
 t_A22_dirfd-walk-out() {
-    pc --user "$QEMU_IDS" -- open / directory  local-openat 1 ../canary/secret rdonly \
-          local-openat 1 "$(rep ../ 20)etc/shadow" rdonly  local-openat 1 ../canary/dir/inner rdonly
+    local top=$E
+    E=$top/share
+    mkdir -p "$E/sub" "$top/other"
+    mv "$top/file" "$E/file"
+    printf 'A22-NEIGHBOUR\n' > "$top/other/readable"
+    chmod 0755 "$E" "$E/sub" "$top/other"; chmod 0644 "$top/other/readable"
+    CANARY_INODES[$(ino_of "$top/other/readable")]=1
+    BASELINE=$(snapshot) || ERRS+=("the snapshot of the nested layout failed")
+    host "QEMU's uid cannot read the neighbour by path (P is 0700)" \
+        not_as_qemu cat "$top/other/readable"
+    pc --user "$QEMU_IDS" -- open / directory  local-openat 1 ../../canary/secret rdonly \
+          local-openat 1 "$(rep ../ 20)etc/shadow" rdonly  local-openat 1 ../../canary/dir/inner rdonly \
+          local-openat 1 ../other/readable rdonly  local-openat 1 ../other directory \
+          local-openat 1 ../../export-OTHER/readable rdonly
     want 1 'ok fd#1 .*'
     if ours; then                       # ".." of the export's mount is the helper's tmpfs root, 0700
-        for n in 2 3 4; do want "$n" EACCES; done
+        for n in 2 3 4 5 6 7; do want "$n" EACCES; done
         note "libvirt's helper: '..' of the export's mount is the directory above it in the helper's read-only tmpfs root, closed (0700) to QEMU's uid"
         return
     fi
+    known "a directory fd from QEMU's helper is the export's inode on the host: openat(fd, \"..\") leaves the export with QEMU's uid and skips the 0700 directory that keeps QEMU from the export's neighbours by path"
     for n in 2 3 4; do want "$n" EACCES; done
-    note "openat(\"..\") on a helper dir fd leaves the export, but with QEMU's own uid: nothing it could not open by path anyway"
+    want 5 'ok fd#2 .*head="A22-NEIGHBOUR\\x0a"'
+    want 6 'ok fd#3 .*type=dir.*'
+    want 7 EACCES                       # P itself is 0700
+}
+
+# not_as_qemu CMD...: CMD fails when run with QEMU's ids, no capabilities
+not_as_qemu() {
+    ! setpriv --reuid="$QUID" --regid="$QGID" --clear-groups --inh-caps=-all \
+        --bounding-set=-all "$@"
 }
 
 # ============================================================ 6. xattrs, info leaks
@@ -1022,6 +1080,32 @@ t_A34_cap-loss-after-gid() {
     note "QEMU 7.2 helper bug (already in the project's docs): uid 0 with another gid leaves only CAP_DAC_OVERRIDE for the rest of the helper's life; contained, but chown/mknod then fail"
 }
 
+# Into the neighbouring share, export-OTHER, next to every export: by
+# "..", by absolute path, through symbolic links, by hard link and rename,
+# and from a directory fd with QEMU's uid. The helper's root is the export,
+# so "../export-OTHER" names nothing; the oracles watch export-OTHER.
+t_A36_neighbour-export() {
+    pc -- lstat ../export-OTHER/readable  open ../export-OTHER/readable rdonly \
+          open ../../export-OTHER/secret rdwr  lstat "$OTHER/readable" \
+          create ../export-OTHER/pxc-escape-nb 'wronly|creat' 0644 0 0 \
+          mkdir ../export-OTHER/pxc-escape-nbd 0755 0 0  chmod ../export-OTHER/readable 0666 \
+          chown ../export-OTHER/readable 1 1  truncate ../export-OTHER/readable 0 \
+          rename ../export-OTHER/readable pxc-stolen  link ../export-OTHER/secret pxc-hl \
+          remove ../export-OTHER/secret  lsetxattr ../export-OTHER/readable user.pwn x - 0 \
+          lgetxattr ../export-OTHER/readable user.neighbour 64  utime ../export-OTHER/dir 0 \
+          symlink ../export-OTHER pxc-nb 0 0  open pxc-nb/readable rdonly \
+          symlink "$OTHER" pxc-nba 0 0  open pxc-nba/secret rdonly \
+          create pxc-nba/pxc-escape-nb2 'wronly|creat' 0644 0 0
+    for n in $(seq 1 15) 17 19 20; do want "$n" ENOENT; done
+    want 16 ok
+    want 18 ok
+    pc --user "$QEMU_IDS" -- open / directory  local-openat 1 ../export-OTHER/readable rdonly
+    want 1 'ok fd#1 .*'
+    want 2 EACCES                       # P is 0700 (ours: the tmpfs root)
+    host "nothing made in the export through the names" \
+        test ! -e "$E/pxc-stolen" -a ! -e "$E/pxc-hl"
+}
+
 # A <readonly/> share: libvirt bind-mounts the export read-only in the
 # helper's mount namespace. Whatever QEMU asks for, the export stays as it
 # was; reading still works.
@@ -1049,6 +1133,10 @@ tree_state() {
 }
 
 # ------------------------------------------------------------------ runner
+# Every t_ function is an attempt; a full run (no ONLY) must run this many,
+# skipped ones included, so that one that disappears (or is added without
+# a look at the counts in README.md) fails the suite.
+EXPECTED_ATTEMPTS=39
 for fn in $(compgen -A function t_ | sort); do
     id=${fn#t_} name=${fn#t_*_}
     id=${id%%_*}
@@ -1069,5 +1157,10 @@ if ((${#KNOWN_LIST[@]})); then
     printf '  %s\n' "${KNOWN_LIST[@]}"
 fi
 echo "failed: $N_FAIL, known: $N_KNOWN, skipped: $N_SKIP, time: ${elapsed}s"
-echo "containment: $N_ATTEMPTS attempts, $N_CONTAINED contained"
-((N_FAIL == 0))
+count_ok=1
+if [[ -z $ONLY ]] && ((N_ATTEMPTS != EXPECTED_ATTEMPTS)); then
+    echo "containment.sh: $N_ATTEMPTS attempts ran, $EXPECTED_ATTEMPTS expected: an attempt was added or lost (update EXPECTED_ATTEMPTS if that was meant)"
+    count_ok=0
+fi
+echo "containment: $N_ATTEMPTS attempts, $N_CONTAINED contained, $N_SKIP skipped"
+((N_FAIL == 0 && count_ok == 1))

@@ -10,8 +10,8 @@
 #      unprivileged host user; exports host users can reach, refused by
 #      virsh start; the qemu.conf opt-out as the negative control.
 # Ends with four lines that give the state at a glance:
-#   containment: N attempts, M contained          (libvirt's helper: 1-3)
-#   containment with QEMU's helper: N attempts, M contained, K known holes
+#   containment: N attempts, M contained, K skipped   (libvirt's helper: 1-3)
+#   containment with QEMU's helper: N attempts, M contained, K skipped, H known holes
 #   lifecycle: N cycles, L leaks
 #   configurations: N bad configurations, M refused   (test-configs, 3)
 # (also kept in work/security-summary); the exit status is non-zero if
@@ -50,11 +50,20 @@ counts() {
     l=$(grep -E "^$2: " "$1" 2>/dev/null | tail -n 1) || true
     sed -E "s/^$2: ([0-9]+) $3, ([0-9]+) $4\$/\\1 \\2/;t;s/.*/x x/" <<<"${l:-none}"
 }
-read -r a1 c1 < <(counts "$WORK/containment.out" containment attempts contained)
+# containment.sh's line also gives its skipped attempts (counted as
+# attempts, never as contained): "containment: N attempts, M contained,
+# K skipped"
+skipped() {
+    local l
+    l=$(grep -E '^containment: ' "$1" 2>/dev/null | tail -n 1) || true
+    sed -E 's/^containment: [0-9]+ attempts, [0-9]+ contained, ([0-9]+) skipped$/\1/;t;s/.*/x/' <<<"${l:-none}"
+}
+read -r a1 c1 < <(counts "$WORK/containment.out" containment attempts "contained, [0-9]+ skipped")
 read -r a2 c2 < <(counts "$RESULTS/hostile.out" containment-libvirt attempts contained)
 read -r a3 c3 < <(counts "$RESULTS/hostusers.out" containment-hostusers attempts contained)
-if [[ "$a1$c1$a2$c2$a3$c3" =~ ^[0-9]+$ ]]; then
-    contained="containment: $((a1 + a2 + a3)) attempts, $((c1 + c2 + c3)) contained"
+k1=$(skipped "$WORK/containment.out")
+if [[ "$a1$c1$k1$a2$c2$a3$c3" =~ ^[0-9]+$ ]]; then
+    contained="containment: $((a1 + a2 + a3)) attempts, $((c1 + c2 + c3)) contained, $k1 skipped"
 else
     contained="containment: incomplete (containment.sh: $a1/$c1, test-hostile: $a2/$c2, test-hostusers: $a3/$c3)"
     rc=1
@@ -68,7 +77,7 @@ else
     configurations="(no such line: configurations incomplete (test-configs: $n1/$r1, test-hostusers: $n2/$r2))"
     rc=1
 fi
-qemu_line=$(line "$WORK/containment-qemu.out" '^containment: ')
+qemu_line=$(line "$WORK/containment-qemu.out" '^containment: [0-9]+ attempts, [0-9]+ contained, [0-9]+ skipped$')
 qemu_known=$(line "$WORK/containment-qemu.out" '^failed: [0-9]+, known: [0-9]+,' | sed -E 's/.*known: ([0-9]+),.*/\1/')
 {
     echo "$contained"
