@@ -68,31 +68,40 @@ echo "    virtlogd pid $(daemon_pid virtlogd), virtqemud pid $(daemon_pid virtqe
 
 mkdir -p "$E2E/results"
 declare -A RESULT=() SECS=()
-failed=0 tp=0 tf=0
+# a scenario passed when it failed nothing and skipped nothing; one with
+# skips and no failure counts as skipped, never as passed
+failed=0 skipped=0 tp=0 tf=0 ts=0
 for t in "${tests[@]}"; do
     say "e2e: test-$t.sh (helper: ${HELPER##*/})"
     t1=$SECONDS rc=0
+    # NAME.HELPER.count: its summary line, for scripts/check-counts.sh
+    count=$E2E/results/$t.${E2E_HELPER:-libvirt}.count
+    rm -f "$count"
     "$HERE/test-$t.sh" 2>&1 | tee "$E2E/results/$t.out" || rc=$?
     SECS[$t]=$((SECONDS - t1))
-    line=$(grep -E "^test-$t: [0-9]+ passed, [0-9]+ failed$" "$E2E/results/$t.out" | tail -n 1 || true)
+    line=$(grep -E "^test-$t: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$" "$E2E/results/$t.out" | tail -n 1 || true)
     if [[ -z $line ]]; then
         RESULT[$t]="no summary line (exit status $rc)"
         failed=$((failed + 1))
         continue
     fi
-    read -r p f <<<"$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1 \2/' <<<"$line")"
-    tp=$((tp + p)) tf=$((tf + f))
-    RESULT[$t]="$p passed, $f failed"
+    printf '%s\n' "$line" > "$count"
+    read -r p f k <<<"$(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$/\1 \2 \4/' <<<"$line")"
+    k=${k:-0}
+    tp=$((tp + p)) tf=$((tf + f)) ts=$((ts + k))
+    RESULT[$t]="$p passed, $f failed, $k skipped"
     if ((rc != 0 || f != 0)); then
         failed=$((failed + 1))
         ((rc != 0)) && RESULT[$t]+=" (exit status $rc)"
+    elif ((k != 0)); then
+        skipped=$((skipped + 1))
     fi
 done
 
 echo
 say "e2e: results"
 for t in "${tests[@]}"; do
-    printf '    %-12s %-36s %4d s\n' "$t" "${RESULT[$t]}" "${SECS[$t]}"
+    printf '    %-12s %-48s %4d s\n' "$t" "${RESULT[$t]}" "${SECS[$t]}"
 done
-echo "e2e (${HELPER##*/}): ${#tests[@]} scenarios, $((${#tests[@]} - failed)) passed, $failed failed; $tp assertions passed, $tf failed; $((SECONDS - T0)) s"
+echo "e2e (${HELPER##*/}): ${#tests[@]} scenarios, $((${#tests[@]} - failed - skipped)) passed, $failed failed, $skipped skipped; $tp assertions passed, $tf failed, $ts skipped; $((SECONDS - T0)) s"
 ((failed == 0))

@@ -126,6 +126,7 @@ start_refused() {
 error: $2" "$got"
     check "$1: shut off" "shut off" "$(virsh domstate "$dom")"
     nothing_left "$dom" "$dir" "$other"
+    wait_fds "$fds"                 # (5 s at most: a closing fd is not a leak)
     check "$1: daemon fd count unchanged" "$fds" "$(daemon_fds)"
 }
 rmdir "$dir"
