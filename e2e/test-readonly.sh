@@ -26,6 +26,11 @@ case $HELPER in
 esac
 check "the helper's command line (/proc/PID/cmdline)" "$want_args" \
     "$(tr '\0' ' ' < "/proc/${hpids:-none}/cmdline" 2>&1 | sed 's/ -f [0-9][0-9]* / -f FD /; s/ $//')"
+# what the kernel enforces for the helper, whatever QEMU's readonly=on
+# does: its view of the export (its root, "/" in its mountinfo) is read-only
+check "the helper's export is mounted ro,nosuid,nodev in its namespace" "ro,nosuid,nodev" \
+    "$(awk '$5 == "/" { o = $6 } END { print o }' "/proc/${hpids:-none}/mountinfo" 2>&1 |
+       tr , '\n' | grep -xE 'ro|rw|nosuid|nodev' | paste -sd,)"
 if wait_shutoff "$dom" 120; then
     pass "$dom ran and shut off by itself ($((SECONDS - t0)) s)"
 else
