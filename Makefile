@@ -7,7 +7,7 @@ S := scripts
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
         virt-manager-deb repo test-repo \
         bench test-bench deb test-deb system-image system-smoke test-system check-artefacts \
-        test-controls
+        test-controls check-counts
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -48,6 +48,7 @@ help:
 	@echo "make test-controls  negative controls: each suite against a deliberately broken target"
 	@echo "                   must fail; one line per control, then controls: N controls, M caught (root)"
 	@echo "make check-artefacts  no set-uid/set-gid file and no device node left in the checkout"
+	@echo "make check-counts     each suite ran the checks, attempts and skips tests/expected-counts says"
 	@echo "                   (work/ included); with its self-test"
 
 deps:
@@ -119,6 +120,10 @@ test-system: guest
 
 test-controls: install guest
 	@tests/controls/run.sh
+
+# make check sets CHECK_COUNTS_ARGS=--newer-than work/ci-started
+check-counts:
+	@$(S)/check-counts.sh $(CHECK_COUNTS_ARGS)
 
 check-artefacts:
 	@$(S)/check-artefacts.sh --self-test
