@@ -4,13 +4,26 @@
 # machine: install them with service starts forbidden, start the system's
 # virtlogd and libvirtd ourselves, boot the e2e guest on a proxy share
 # through qemu:///system, check what it did and who ran what, then purge
-# everything and prove the machine is as we found it (packages, accounts,
-# stat overrides, /etc, /var/lib and libvirt's directories).
-# Ends with "system-install: N passed, M failed". Needs root.
+# everything. Right after the purge, before any cleanup of ours, the machine
+# must be as we found it (packages, accounts, stat overrides, /etc, /var/lib
+# and libvirt's directories): each leftover is a failure of its own, unless
+# it is on the allow-list below with its reason. Then we clean up what is
+# left, and check that this worked too.
+#   --packages-only  install, check the installed files, purge, compare:
+#                    no daemons, no guests (the negative control's run)
+#   DEB_OUT=DIR      the .debs to install (default work/deb/out)
+# Ends with "system-install: N passed, M failed, K skipped"; a skip fails
+# the run as well. Needs root.
 set -euo pipefail
 NAME=system-install
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=${WORK:-$(cd "$here/../.." && pwd)/work}
+PACKAGES_ONLY=0
+case ${1:-} in
+    --packages-only) PACKAGES_ONLY=1 ;;
+    '') ;;
+    *) echo "usage: ${0##*/} [--packages-only]" >&2; exit 2 ;;
+esac
 
 # e2e/lib.sh, pointed at the system's libvirt (Debian 12 ships the monolithic
 # libvirtd: the split daemons' binaries are not installed) and at a state
@@ -28,7 +41,7 @@ E2E_LIBEXECDIR=/usr/lib/libvirt
 # shellcheck source=../../e2e/lib.sh
 . "$here/../../e2e/lib.sh"
 
-OUT=$WORK/deb/out
+OUT=${DEB_OUT:-$WORK/deb/out}
 SNAP=$E2E/snapshots
 # What we install: the daemon, the QEMU driver, virsh, and what
 # libvirt-daemon-system depends on (its sysv flavour: there is no systemd).
@@ -40,6 +53,12 @@ LEFTOVER_RE='libvirt|virtlogd|virtlockd|virtqemud'   # new files of these names 
 POLICY=/usr/sbin/policy-rc.d
 
 require_root "$NAME"
+T_SKIP=0
+skip() { T_SKIP=$((T_SKIP + 1)); echo "SKIP - $*"; }
+summary() { # the closing line with the skips; a skip is not a pass
+    echo "$1: $T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+    ((T_FAIL == 0 && T_SKIP == 0))
+}
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C   # one collation for sort, comm, join
 t0=$SECONDS
 step() { echo "== [+$((SECONDS - t0))s] $*"; }
@@ -72,7 +91,7 @@ running_system_daemons() {
 [[ -z $(running_system_daemons) ]] ||
     die "a system libvirt daemon runs already: $(running_system_daemons | paste -sd,); not touching it"
 
-if [[ ! -f $work/guest/vmlinuz || ! -f $work/guest/initramfs.gz ]]; then
+if ((!PACKAGES_ONLY)) && [[ ! -f $work/guest/vmlinuz || ! -f $work/guest/initramfs.gz ]]; then
     step "building the test guest (e2e/guest/build-guest.sh)"
     "$TOP/e2e/guest/build-guest.sh"
 fi
@@ -80,7 +99,7 @@ rm -rf "$E2E"
 mkdir -p "$GUEST" "$SNAP"
 # our own copies: libvirt relabels kernel and initrd while a domain runs,
 # which must not collide with the private daemon's guests
-cp "$work/guest/vmlinuz" "$work/guest/initramfs.gz" "$GUEST/"
+((PACKAGES_ONLY)) || cp "$work/guest/vmlinuz" "$work/guest/initramfs.gz" "$GUEST/"
 
 # ------------------------------------------------------------ snapshots
 # listing ROOT...: every path under each root with type, owner and mode
@@ -114,6 +133,73 @@ snapshot() { # snapshot NAME: the machine state we promise to restore
 names_of() { awk -F: '{ print $1 }' "$1" | LC_ALL=C sort; }
 pkgs_of() { awk '{ print $1 }' "$1"; }
 paths_of() { awk '$2 != "absent" { print $1 }' "$1" | sort -u; }
+
+# ------------------------------------------------------------ leftovers
+# What the purge may leave, each with its reason: "FILE ITEM|REASON", FILE
+# one of the snapshot's files, ITEM a line of leftovers()'s report for it
+# ("+path" left, "-path" gone, "+name" account added). Anything else left
+# is a failure of the purge.
+ALLOW=(
+    "etc -/etc/apparmor.d/disable|dh_apparmor's postrm (Debian's debhelper, stock libvirt too) removes this empty directory of the apparmor package"
+    # Debian 12's libvirt-daemon-system postinst creates the empty local
+    # overrides of its abstractions; its postrm removes them on abort-install
+    # only, never on purge (stock Debian's packaging, not the series')
+    "etc +/etc/apparmor.d/local/abstractions|Debian's libvirt-daemon-system postinst makes it, no postrm purge removes it (stock Debian 12)"
+    "etc +/etc/apparmor.d/local/abstractions/libvirt-lxc|Debian's libvirt-daemon-system postinst makes it, no postrm purge removes it (stock Debian 12)"
+    "etc +/etc/apparmor.d/local/abstractions/libvirt-qemu|Debian's libvirt-daemon-system postinst makes it, no postrm purge removes it (stock Debian 12)"
+)
+allowed() { # allowed FILE ITEM: the reason, if FILE ITEM is on the allow-list
+    local a
+    for a in "${ALLOW[@]}"; do
+        [[ ${a%%|*} == "$1 $2" ]] && { echo "${a#*|}"; return 0; }
+    done
+    return 1
+}
+# leftovers FILE: what differs in FILE between the snapshots before and
+# purged, as far as the install is concerned, one "+item" or "-item" a line.
+# Accounts, stat overrides and packages: every difference. libvirt's own
+# directories: every path added or gone. /etc and /var/lib: added paths the
+# install made (in the installed snapshot) or that are libvirt's by name,
+# and directories gone (others share this machine: their files are not
+# ours). Paths are compared, not their attributes (that is the cleanup's
+# final comparison).
+leftovers() {
+    local b=$SNAP/before/$1 n=$SNAP/purged/$1 a=$SNAP/installed/$1
+    case $1 in
+        passwd|group)
+            diff <(names_of "$b") <(names_of "$n") | sed -n 's/^> /+/p; s/^< /-/p' ;;
+        packages|apt-auto|shadow-names|gshadow-names|statoverride)
+            diff "$b" "$n" | sed -n 's/^> /+/p; s/^< /-/p' ;;
+        libvirt-dirs)
+            comm -13 <(paths_of "$b") <(paths_of "$n") | sed 's/^/+/'
+            comm -23 <(paths_of "$b") <(paths_of "$n") | sed 's/^/-/' ;;
+        etc|var-lib)
+            local added
+            added=$(comm -13 <(paths_of "$b") <(paths_of "$n"))
+            if [[ -n $added ]]; then
+                { grep -E "$LEFTOVER_RE" <<<"$added" || true
+                  [[ ! -f $a ]] || comm -12 <(echo "$added") <(paths_of "$a"); } | LC_ALL=C sort -u | sed 's/^/+/'
+            fi
+            comm -23 <(awk '$2 == "d" { print $1 }' "$b" | LC_ALL=C sort -u) <(paths_of "$n") | sed 's/^/-/' ;;
+    esac
+}
+check_purged() { # the machine right after the purge, before our cleanup
+    local f item why n
+    for f in packages apt-auto passwd group shadow-names gshadow-names statoverride \
+             libvirt-dirs etc var-lib; do
+        n=0
+        while read -r item; do
+            [[ -n $item ]] || continue
+            if why=$(allowed "$f" "$item"); then
+                echo "   allowed: $f $item ($why)"
+            else
+                fail "purge left the machine changed: $f $item"
+                n=$((n + 1))
+            fi
+        done < <(leftovers "$f")
+        ((n)) || pass "purge left nothing: $f"
+    done
+}
 
 # ------------------------------------------------------------ restore
 RESTORED=0
@@ -153,6 +239,15 @@ restore() {
         for m in $(comm -13 "$b/apt-auto" <(apt-mark showauto | LC_ALL=C sort)); do
             grep -qx "$m" <(pkgs_of "$b/packages") && apt-mark manual "$m" >/dev/null
         done
+    fi
+    # the machine as the purge left it: check_purged compares this with
+    # before; everything below is our own cleanup
+    step "snapshot right after the purge (before any cleanup)"
+    rm -rf "$SNAP/purged"
+    snapshot purged
+    cp "$b/policy-rc.d" "$SNAP/purged/policy-rc.d"   # ours, not the packages'
+    step "cleanup: what the purge left (reported above or below as leftovers)"
+    if [[ -d $a ]]; then
         # accounts the postinst made and the postrm left (it deletes some itself)
         for m in $(comm -13 <(names_of "$b/passwd") <(names_of "$a/passwd")); do
             getent passwd "$m" >/dev/null && { echo "   userdel $m"; userdel "$m"; }
@@ -168,22 +263,11 @@ restore() {
             echo "   dpkg-statoverride --remove $path"
             dpkg-statoverride --remove "$path"
         done
-    # directories and files left behind: everything new in libvirt's own
-    # directories; new paths in /etc and /var/lib that the install made (or
-    # that are libvirt's by name). Paths are compared, not their attributes.
-    local now=$SNAP/now
-    rm -rf "$now"
-    snapshot now
-    {
-        comm -13 <(paths_of "$b/libvirt-dirs") <(paths_of "$now/libvirt-dirs")
-        local f added
-        for f in etc var-lib; do
-            added=$(comm -13 <(paths_of "$b/$f") <(paths_of "$now/$f"))
-            [[ -n $added ]] || continue
-            grep -E "$LEFTOVER_RE" <<<"$added" || true
-            [[ ! -f $a/$f ]] || comm -12 <(echo "$added") <(paths_of "$a/$f")
-        done
-    } | LC_ALL=C sort -ru | while read -r path; do
+    # paths left behind (leftovers' "+path" lines)
+    local f
+    for f in libvirt-dirs etc var-lib; do
+        leftovers "$f" | sed -n 's/^+//p'
+    done | LC_ALL=C sort -ru | while read -r path; do
         [[ -e $path || -L $path ]] || continue
         echo "   rm -rf $path"
         rm -rf "$path"
@@ -207,6 +291,34 @@ restore() {
     set -e
 }
 
+# ------------------------------------------------------------ the end
+# finish: purge, the machine as the purge left it (every leftover a FAIL,
+# unless allowed), then our cleanup and the machine as before (that the
+# cleanup worked, attributes too)
+finish() {
+    restore
+    step "the machine right after the purge, compared with before"
+    check_purged
+    check "no dnsmasq and no virbr0 left (the default network never started)" "" \
+        "$(pgrep -a dnsmasq; ip -o link show virbr0 2>/dev/null)"
+    step "snapshot after our cleanup, compared with before"
+    rm -rf "$SNAP/after"
+    snapshot after
+    local f d
+    for f in packages apt-auto passwd group shadow-names gshadow-names statoverride \
+             libvirt-dirs etc var-lib policy-rc.d; do
+        if d=$(diff -u "$SNAP/before/$f" "$SNAP/after/$f"); then
+            pass "after the cleanup, machine as before: $f"
+        else
+            fail "after the cleanup, machine as before: $f differs"
+            sed 's/^/    /' <<<"$d" | head -n 40
+        fi
+    done
+    check "no libvirt daemon left running" "" "$(running_system_daemons)"
+    echo "   (state and logs: $E2E; $((SECONDS - t0)) s in all)"
+    summary "$NAME"
+}
+
 # ------------------------------------------------------------ install
 step "snapshot before (packages, accounts, stat overrides, /etc, /var/lib, libvirt dirs)"
 snapshot before
@@ -227,8 +339,7 @@ if ! apt-get install -y -q --no-install-recommends "${debs[@]}" > "$E2E/install.
     tail -n 30 "$E2E/install.log"
     snapshot installed
     fail "apt-get install of the .debs"
-    restore
-    summary "$NAME"
+    finish
     exit 1
 fi
 snapshot installed
@@ -251,12 +362,20 @@ check "packaged augeas lens parses virtfs_proxy_helper" /opt/helper \
     "$(augtool -L -r / -t "Libvirtd_qemu.lns incl $E2E/lens-check.conf" \
         get "/files$E2E/lens-check.conf/virtfs_proxy_helper" 2>&1 | sed 's/.* = //')"
 # AppArmor is not enforced here: the installed profile can only be parsed
+# (apparmor_parser: package apparmor, which make deps installs)
 if command -v apparmor_parser >/dev/null; then
     check "installed usr.sbin.libvirtd profile parses and stacks the helper's profile" 1 \
         "$(apparmor_parser -QK /etc/apparmor.d/usr.sbin.libvirtd >/dev/null 2>&1 &&
            grep -c 'virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,' /etc/apparmor.d/usr.sbin.libvirtd)"
     check "installed libvirt-virtfs-proxy-helper profile parses" 0 \
         "$(apparmor_parser -QK /etc/apparmor.d/libvirt-virtfs-proxy-helper >/dev/null 2>&1; echo $?)"
+else
+    skip "installed AppArmor profiles parse: no apparmor_parser (apt-get install apparmor, or make deps)"
+    skip "installed libvirt-virtfs-proxy-helper profile parses: no apparmor_parser"
+fi
+if ((PACKAGES_ONLY)); then
+    finish || exit 1
+    exit 0
 fi
 
 # ------------------------------------------------------------ configure, start
@@ -357,21 +476,4 @@ cleanup_domains
 CUR_DOM=''
 
 # ------------------------------------------------------------ leave no trace
-restore
-check "no dnsmasq and no virbr0 left (the default network never started)" "" \
-    "$(pgrep -a dnsmasq; ip -o link show virbr0 2>/dev/null)"
-step "snapshot after, compared with before"
-rm -rf "$SNAP/after"
-snapshot after
-for f in packages apt-auto passwd group shadow-names gshadow-names statoverride \
-         libvirt-dirs etc var-lib policy-rc.d; do
-    if d=$(diff -u "$SNAP/before/$f" "$SNAP/after/$f"); then
-        pass "machine as before: $f"
-    else
-        fail "machine as before: $f differs"
-        sed 's/^/    /' <<<"$d" | head -n 40
-    fi
-done
-check "no libvirt daemon left running" "" "$(running_system_daemons)"
-echo "   (state and logs: $E2E; $((SECONDS - t0)) s in all)"
-summary "$NAME"
+finish
