@@ -19,8 +19,14 @@ of its stack in the upper half, A25); an fd is compared by its type, size
 and status flags. Every other byte must be equal.
 
 A step where the helpers are known to differ names the reason (a QEMU bug
-or a deliberate choice of ours) in KNOWN below; such a step is reported as
-"known" when it differs and as "fixed?" when it no longer does.
+or a deliberate choice of ours) in KNOWN below, with the exact answer
+ours must give: such a step is "known" when ours gives that answer and
+QEMU's another one. It FAILS when ours gives anything else, and when
+both answer alike (a known difference that disappeared must be looked
+at: QEMU's helper changed, or ours now copies a bug). A known tree
+difference lists the exact lines only ours has and patterns for those
+only QEMU's has; any other line fails. Both helpers' exit statuses are
+compared with EXITS (0 unless listed).
 
 Usage (as root):
   proxydiff.py --ours PATH [--qemu /usr/lib/qemu/virtfs-proxy-helper]
@@ -31,6 +37,7 @@ Exit status: 0 if every difference is a known one, 1 otherwise.
 import argparse
 import array
 import errno
+import re
 import hashlib
 import os
 import shutil
@@ -265,26 +272,61 @@ TRANSCRIPTS = {
     "malformed-huge": [RAW("huge", struct.pack("=II", T["LSTAT"], 0x7fffffff), "DATA")],
 }
 
-# (transcript, step index) -> why the replies may differ; (transcript,
-# "tree") -> why the export trees afterwards may differ
+# (transcript, step index) -> (ours, why): the answer ours must give
+# (exact, or "re:" and a regular expression that must match all of it),
+# and why QEMU's differs
+STATFS_RE = r"re:statfs\(type=[0-9a-f]+ bsize=[0-9]+ namelen=255 frsize=[0-9]+ fsid1=[0-9]+\)"
+ENAMETOOLONG_WHY = ("QEMU's helper gets ENAMETOOLONG from the kernel for a path of PATH_MAX bytes "
+                    "or more; ours walks it in pieces")
 KNOWN = {
-    ("special-files", 1): "A14: QEMU's helper blocks in open() of the FIFO for good; ours answers ENXIO at once",
-    ("malformed-xattr-size", 0): "A24: QEMU's helper trusts LSETXATTR's size and stores 4000 bytes of its heap; ours: EINVAL",
-    ("malformed-xattr-size", "tree"): "A24: the heap bytes QEMU's helper stored as the value",
-    ("malformed-negative", 0): "A33: QEMU's helper aborts in g_malloc(-5); ours: EINVAL",
-    ("malformed-string", 0): "QEMU's helper answers ENOBUFS to a string that runs past the payload; ours: EINVAL",
-    ("malformed-short", 0): "QEMU's helper answers ENOBUFS to a number that runs past the payload; ours: EINVAL",
-    ("malformed-trailing", 0): "QEMU's helper ignores bytes after the fields; ours: EINVAL (QEMU's client never sends any)",
-    ("long-path", "tree"): "QEMU's helper cannot reach paths of PATH_MAX bytes or more; ours walks them",
+    ("special-files", 1): ("errno ENXIO", "A14: QEMU's helper blocks in open() of the FIFO for good; ours answers ENXIO at once"),
+    ("malformed-xattr-size", 0): ("ERROR errno EINVAL", "A24: QEMU's helper trusts LSETXATTR's size and stores 4000 bytes of its heap"),
+    ("malformed-negative", 0): ("ERROR errno EINVAL", "A33: QEMU's helper aborts in g_malloc(-5)"),
+    ("malformed-string", 0): ("ERROR errno EINVAL", "QEMU's helper answers ENOBUFS to a string that runs past the payload"),
+    ("malformed-short", 0): ("ERROR errno EINVAL", "QEMU's helper answers ENOBUFS to a number that runs past the payload"),
+    ("malformed-trailing", 0): ("ERROR errno EINVAL", "QEMU's helper ignores bytes after the fields (QEMU's client never sends any)"),
+    ("a34-gid", 1): ("SUCCESS 0", "A34: QEMU's helper lost CAP_CHOWN after creating with gid 1234 (its effective set is CAP_DAC_OVERRIDE only)"),
+    ("a34-gid", 2): ("SUCCESS 0", "A34: same, CAP_MKNOD lost"),
+    ("a34-gid", 4): ("fd(type=100000 size=0 flags=100002)", "A34: the next create by a non-root user aborts QEMU's helper (its threads disagree in setresuid)"),
+    ("a34-gid", 5): ("stat(mode=102755 nlink=1 uid=1234 gid=5678 rdev=0 size=0 atime=recent mtime=recent)", "A34: QEMU's helper is gone"),
+    ("a34-gid", 6): ("stat(mode=20600 nlink=1 uid=0 gid=0 rdev=103 size=0 atime=recent mtime=recent)", "A34: QEMU's helper is gone"),
+    ("a34-gid", 7): ("stat(mode=100600 nlink=1 uid=1000 gid=1000 rdev=0 size=0 atime=recent mtime=recent)", "A34: QEMU's helper is gone"),
+    ("a34-gid", 8): (STATFS_RE, "A34: QEMU's helper is gone"),
 }
-KNOWN[("a34-gid", 1)] = "A34: QEMU's helper lost CAP_CHOWN after creating with gid 1234 (its effective set is CAP_DAC_OVERRIDE only)"
-KNOWN[("a34-gid", 2)] = "A34: same, CAP_MKNOD lost"
-KNOWN[("a34-gid", 4)] = "A34: the next create by a non-root user aborts QEMU's helper (its threads disagree in setresuid)"
-for _i in range(5, 9):
-    KNOWN[("a34-gid", _i)] = "A34: QEMU's helper is gone"
-KNOWN[("a34-gid", "tree")] = "A34: what QEMU's helper could not do"
-for _i in range(20, 25):
-    KNOWN[("long-path", _i)] = "QEMU's helper gets ENAMETOOLONG from the kernel for a path of PATH_MAX bytes or more; ours walks it in pieces"
+for _i in range(20, 24):
+    KNOWN[("long-path", _i)] = ("SUCCESS 0", ENAMETOOLONG_WHY)
+KNOWN[("long-path", 24)] = ("stat(mode=40755 nlink=dir uid=0 gid=0 rdev=0 size=4096 atime=recent mtime=recent)",
+                            ENAMETOOLONG_WHY)
+
+# transcript -> (lines only ours has, exactly; patterns of the lines only
+# QEMU's has, each matching one line; why)
+KNOWN_TREE = {
+    "malformed-xattr-size": (["file 100644 0:0 f572d396fae9 xattrs=user.seed=b'seed-value'"],
+                             [r"file 100644 0:0 f572d396fae9 xattrs=user\.big=b'abc.*',user\.seed=b'seed-value'"],
+                             "A24: the heap bytes QEMU's helper stored as the value"),
+    "long-path": (["nnnnnnnnnnnnnnnnnnnn...(%d) 40755 0:0 xattrs=" % n for n in (4220, 4421, 4622, 4823)], [],
+                  "QEMU's helper cannot reach paths of PATH_MAX bytes or more; ours walks them"),
+    "a34-gid": (["c2 20600 0:0 dev=103", "g 102755 1234:5678 da39a3ee5e6b xattrs=",
+                 "u 100600 1000:1000 da39a3ee5e6b xattrs="],
+                [r"g 100755 0:1234 da39a3ee5e6b xattrs="],
+                "A34: what QEMU's helper could not do"),
+}
+
+# transcript -> (QEMU's exit status, ours); both 0 if not listed
+# (negative: killed by that signal)
+EXITS = {
+    "a34-gid": (-6, 0),                 # GLib aborts QEMU's helper (A34)
+    "special-files": (-9, 0),           # QEMU's, blocked in open(), killed by us
+    "malformed-negative": (-5, 0),      # g_malloc(-5): SIGTRAP (A33)
+    "malformed-unknown": (0, 1),        # ours ends a connection it cannot frame with status 1
+    "malformed-huge": (0, 1),
+}
+
+
+def answer_is(expected, got):
+    if expected.startswith("re:"):
+        return re.fullmatch(expected[3:], got) is not None
+    return got == expected
 
 
 def reply_kind(req):
@@ -451,7 +493,7 @@ def main():
     names = args.transcript or list(TRANSCRIPTS)
     base = tempfile.mkdtemp(prefix="proxydiff.")
     unknown = 0
-    counts = dict(equal=0, known=0, fixed=0, differ=0)
+    counts = dict(equal=0, known=0, differ=0)
     for name in names:
         steps = TRANSCRIPTS[name]
         rq, qrc, qerr, qtree = run_transcript(args.qemu, steps, os.path.join(base, "q"))
@@ -459,42 +501,73 @@ def main():
         for i, req in enumerate(steps):
             a = rq[i] if i < len(rq) else "(not sent)"
             b = ro[i] if i < len(ro) else "(not sent)"
-            why = KNOWN.get((name, i))
-            if a == b:
-                state = "fixed?" if why else "equal"
+            known = KNOWN.get((name, i))
+            why = known[1] if known else None
+            if not known:
+                state = "equal" if a == b else "DIFFER"
+            elif a == b:
+                state = "GONE"          # the known difference disappeared
+            elif not answer_is(known[0], b):
+                state = "WRONG"         # ours does not give the answer named
             else:
-                state = "known" if why else "DIFFER"
-            counts["differ" if state == "DIFFER" else state.rstrip("?")] += 1
-            if state == "DIFFER":
+                state = "known"
+            counts[{"DIFFER": "differ", "GONE": "differ", "WRONG": "differ"}.get(state, state)] += 1
+            if state in ("DIFFER", "GONE", "WRONG"):
                 unknown += 1
             if args.verbose or state != "equal":
                 print("%-8s %s[%d] %s" % (state, name, i, req[0]))
-                if a != b or args.verbose:
+                if a != b or args.verbose or state == "GONE":
                     print("           qemu: %s" % a)
                     print("           ours: %s" % b)
+                if state == "WRONG":
+                    print("           ours should be: %s" % known[0])
+                if state == "GONE":
+                    print("           both answer alike: a known difference disappeared, look (QEMU changed, or ours copies its bug)")
                 if why:
                     print("           why:  %s" % why)
         qt = set(qtree)
         ot = set(otree)
-        if qt != ot:
-            known_tree = (name, "tree") in KNOWN
-            print("%-8s %s: export trees differ" % ("known" if known_tree else "DIFFER", name))
-            for line in sorted(qt - ot):
+        qonly, oonly = sorted(qt - ot), sorted(ot - qt)
+        if name in KNOWN_TREE:
+            want_ours, want_qemu, why = KNOWN_TREE[name]
+            left = list(qonly)
+            unmatched = []
+            for pat in want_qemu:
+                hit = [line for line in left if re.fullmatch(pat, line)]
+                if len(hit) == 1:
+                    left.remove(hit[0])
+                else:
+                    unmatched.append(pat)
+            tree_ok = oonly == sorted(want_ours) and not left and not unmatched
+            print("%-8s %s: export trees differ%s" % ("known" if tree_ok else "WRONG", name,
+                                                    "" if tree_ok else " otherwise than listed"))
+            for line in qonly:
                 print("           qemu only: %s" % line[:160])
-            for line in sorted(ot - qt):
+            for line in oonly:
                 print("           ours only: %s" % line[:160])
-            if known_tree:
-                print("           why:  %s" % KNOWN[(name, "tree")])
-            if not known_tree:
+            if not tree_ok:
+                print("           listed: ours only %s; qemu only %s" % (sorted(want_ours), want_qemu))
                 unknown += 1
+            print("           why:  %s" % why)
+        elif qt != ot:
+            print("DIFFER   %s: export trees differ" % name)
+            for line in qonly:
+                print("           qemu only: %s" % line[:160])
+            for line in oonly:
+                print("           ours only: %s" % line[:160])
+            unknown += 1
+        want_rc = EXITS.get(name, (0, 0))
+        if (qrc, orc) != want_rc:
+            print("WRONG    %s: exit status qemu %s, ours %s; expected qemu %s, ours %s" %
+                  (name, qrc, orc, want_rc[0], want_rc[1]))
+            unknown += 1
         if args.verbose:
             print("   %s: qemu exit %s, ours exit %s" % (name, qrc, orc))
             print("   ours log: %s" % oerr.strip().replace("\n", " | "))
     shutil.rmtree(base, ignore_errors=True)
     print("proxydiff: %d transcripts, %d steps: %d equal, %d known differences, "
-          "%d known QEMU bugs not seen, %d unexplained differences" %
-          (len(names), sum(counts.values()), counts["equal"], counts["known"],
-           counts["fixed"], unknown))
+          "%d unexplained differences" %
+          (len(names), sum(counts.values()), counts["equal"], counts["known"], unknown))
     return 1 if unknown else 0
 
 
