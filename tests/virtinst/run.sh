@@ -21,7 +21,11 @@ gi.require_version("Libosinfo", "1.0")
 from gi.repository import Libosinfo
 import libvirt, libxml2, pytest, requests
 PY
+# the tree under test: the patch queue's, or VIRTINST_TREE (the negative
+# control tests/controls/control-virtinst-no-series.sh gives the pristine one)
+UNDER_TEST=${VIRTINST_TREE:-$TREE}
 [[ -d $TREE/.git ]] || die "no virt-manager tree at $TREE (make virt-manager-tree)"
+[[ -f $UNDER_TEST/virtinst/cli.py ]] || die "no virtinst in $UNDER_TEST"
 
 PRISTINE=$WORK/virt-manager-pristine
 say "exporting $BASE_TAG to ${PRISTINE#"$TOP"/}"
@@ -36,12 +40,12 @@ if [[ $(id -u) == 0 && -x $PREFIX/sbin/virtqemud ]]; then
     start_daemons
 fi
 
-export PYTHONDONTWRITEBYTECODE=1 VIRTINST_TREE=$TREE VIRTINST_PRISTINE=$PRISTINE
+export PYTHONDONTWRITEBYTECODE=1 VIRTINST_TREE=$UNDER_TEST VIRTINST_PRISTINE=$PRISTINE
 
 # count WORD: the number before WORD on pytest's closing line (0 if none)
 count() { tail -n 1 "$log" | grep -oE "[0-9]+ $1" | grep -oE '[0-9]+' || echo 0; }
 
-say "pytest: the patched tree ${TREE#"$TOP"/}"
+say "pytest: the patched tree ${UNDER_TEST#"$TOP"/}"
 rc=0
 "$PYTHON" -m pytest -p no:cacheprovider -rs -v "$HERE" 2>&1 | tee "$log" || rc=$?
 passed=$(count passed) failed=$(( $(count failed) + $(count error) )) skipped=$(count skipped)
