@@ -81,7 +81,7 @@ say "test-system: image $(basename "$img"), repositories of $(grep -c '^Package:
 t1=$SECONDS
 rc=0
 "$TOP/scripts/system-vm.sh" --timeout "${TIMEOUT:-1800}" "$D/data" "$D/out" || rc=$?
-result=$(grep -a '^test-system: [0-9]* passed, [0-9]* failed$' "$D/out/run.log" 2>/dev/null | tail -n 1 || true)
+result=$(grep -aE '^test-system: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$D/out/run.log" 2>/dev/null | tail -n 1 || true)
 say "test-system: inputs $((t1 - t0)) s, VM $((SECONDS - t1)) s (boot to the test unit" \
     "$(cat "$D/out/boot-to-unit" 2>/dev/null || echo '?') s); results in ${D#"$TOP"/}/out"
 if [[ -z $result ]]; then
