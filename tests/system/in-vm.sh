@@ -22,8 +22,11 @@
 #     way under the same stacked profile, and destroy stops it;
 #   - 'apt-get upgrade' to the next release (+proxyfsN+1) under the
 #     running guest: libvirtd restarts, the QEMU and the helpers are the
-#     same processes, the guest's writes after the upgrade land, and destroy
-#     afterwards stops the helpers and leaves nothing;
+#     same processes, their pidfiles the same files naming the same pids,
+#     the guest's writes after the upgrade land, and destroy afterwards,
+#     with both helpers SIGSTOPped first (so that they cannot exit by
+#     themselves when QEMU goes), has the upgraded daemon kill them and
+#     leaves nothing;
 #   - virsh destroy leaves nothing; a helper that cannot start is refused
 #     with its cause in virsh's error;
 #   - every proxy export is below e2e/lib.sh's $PRIVATE (0700 root:root);
@@ -39,9 +42,16 @@
 #     package names the proxy domains and stops the running one (no root
 #     helper is left that nobody would stop); a domain without proxy shares
 #     keeps running; the definitions stay on disk and come back with ours;
-#   - apt-get purge of our packages with a proxy domain running: no helper,
-#     pidfile, profile or log of ours is left;
-#   - no AppArmor DENIED line in the kernel log but the one a test expects.
+#     what the prerm did is read from the domain log (reason=destroyed,
+#     QEMU's SIGTERM from libvirtd) and timed against its own line (the
+#     destroy 5 to 90 s after it began on the domain: the shutdown's wait);
+#   - apt-get purge of our packages with a proxy domain running: no helper
+#     runs, and no file or directory below /usr /etc /var /run /opt exists
+#     that did not before the install (a list of every name, taken before
+#     and after; apt's, dpkg's, the journal's and systemd's state aside);
+#   - no AppArmor DENIED line in the kernel log but the one a test expects,
+#     with printk's rate limit off for the run (kernel.printk_ratelimit=0)
+#     and no kernel line saying that audit lines were suppressed or lost.
 #
 # Layout on the data disk (/srv/test): proxyfs/ (this repository's scripts),
 # repo-1/ (make repo: our packages), repo-2/ (the next release of ours, see
@@ -85,6 +95,32 @@ libvirtd_pid() { systemctl show -p MainPID --value libvirtd; }
 aa_label() { cat "/proc/$1/attr/current" 2>/dev/null; }
 # the AppArmor DENIED lines of the kernel log since this boot
 denied_lines() { journalctl -k -b -o cat 2>/dev/null | grep 'apparmor="DENIED"' || true; }
+# the kernel's lines that say audit lines were dropped: printk's rate limit
+# (kauditd_printk_skb: N callbacks suppressed, printk limit exceeded) or
+# audit's backlog (audit_lost=, audit_backlog=)
+AUDIT_LOST='callbacks suppressed|printk limit exceeded|audit_lost=|audit_backlog=|backlog limit exceeded'
+# pidfiles_with_pids NAME: "ALIAS PID" for each helper pidfile of domain
+# NAME (NAME.ALIAS... below the state directory), one a line
+pidfiles_with_pids() {
+    local f n
+    for f in $(pidfiles_of "$1"); do
+        n=${f##*/"$1".}
+        echo "${n%%[.-]*} $(cat "$f" 2>&1)"
+    done
+}
+# pidfiles_stat NAME: path, inode and modification time of each helper pidfile
+pidfiles_stat() { local f; for f in $(pidfiles_of "$1"); do stat -c '%n %i %Y' "$f"; done; }
+# system_files: every file and directory name below /usr, /etc, /var,
+# /run and /opt, but the trees that change whatever we do (apt's and
+# dpkg's state and logs, the journal, systemd's runtime state) and this
+# test's own exports
+system_files() {
+    find /usr /etc /var /run /opt \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/cache/apt \
+        -o -path /var/cache/debconf -o -path /var/log/journal -o -path /var/log/apt -o -path /etc/apt \
+        -o -path /var/lib/systemd -o -path /run/systemd -o -path /run/udev -o -path /run/user \
+        -o -path /run/log -o -path /var/tmp -o -path "$E2E" -o -path /var/cache/ldconfig \
+        -o -path /var/cache/man -o -path /run/lock -o -path /run/mount \) -prune -o -print 2>/dev/null | LC_ALL=C sort
+}
 
 # ------------------------------------------------------------ the system
 step "the system: $(uname -r), $(systemctl is-system-running 2>/dev/null || true)"
@@ -92,6 +128,12 @@ check_match "active LSMs include apparmor" '(^|,)apparmor(,|$)' "$(cat /sys/kern
 check "AppArmor enabled (aa-enabled)" Yes "$(aa-enabled 2>&1)"
 check "cgroup file system" cgroup2fs "$(stat -fc %T /sys/fs/cgroup)"
 check "PID 1" systemd "$(cat /proc/1/comm)"
+# Without auditd the kernel prints AppArmor's audit lines through
+# printk_ratelimit(): a burst of them (10 in 5 s by default) would drop the
+# rest, a DENIED among them. Off for the run; lost or suppressed audit lines
+# fail the DENIED check at the end.
+echo 0 > /proc/sys/kernel/printk_ratelimit
+check "kernel.printk_ratelimit 0: audit lines are not rate-limited" 0 "$(cat /proc/sys/kernel/printk_ratelimit)"
 check "Debian's libvirt before the install" "9.0.0-4+deb12u2" "$(dpkg-query -W -f='${Version}' libvirt-daemon)"
 
 # ------------------------------------------------------------ offline apt
@@ -109,6 +151,20 @@ pkg_versions() { dpkg-query -W -f='${Version} ${db:Status-Abbrev}\n' "${PKGS[@]}
 # apt_said REGEX LOG: the first line of TEST_OUT/LOG matching REGEX, without
 # the carriage returns and trailing blanks of apt's terminal output
 apt_said() { grep -m1 -- "$1" "$TEST_OUT/$2" | tr -d '\r' | sed 's/[[:space:]]*$//' || true; }
+apt_log_ts() { # apt_log_ts LOG apt-get ARGS...: apt_log, each line also in LOG.ts after its arrival time
+    local log=$TEST_OUT/$1 l
+    shift
+    : > "$log.ts"
+    if "$@" 2>&1 | while IFS= read -r l; do
+            printf '%s %s\n' "$EPOCHREALTIME" "$l" >> "$log.ts"
+            printf '%s\n' "$l"
+        done > "$log"; then
+        pass "$* (log: ${log##*/})"
+    else
+        tail -n 30 "$log" | sed 's/^/    | /'
+        fail "$*"
+    fi
+}
 apt_log() { # apt_log LOG apt-get ARGS...: run it, keep its output in TEST_OUT/LOG
     local log=$TEST_OUT/$1
     shift
@@ -154,6 +210,9 @@ REPO_URI=file:/srv/proxyfs-repo
 VERSION=$(dpkg-deb -f "$(ls "$DATA"/repo-1/pool/main/libv/libvirt/libvirt-daemon_*.deb)" Version)
 NEXT=$(dpkg-deb -f "$(ls "$DATA"/repo-2/pool/main/libv/libvirt/libvirt-daemon_*.deb)" Version)
 ln -sfn "$DATA/repo-1" /srv/proxyfs-repo
+# what the system holds before our packages: the purge at the end must
+# leave nothing that is not in this list
+system_files > "$TEST_OUT/files-before-install"
 step "README's repository route: the key, one source, apt-get update, apt-get upgrade to $VERSION"
 install -m 0644 /srv/proxyfs-repo/proxyfs-archive-keyring.gpg /etc/apt/keyrings/
 echo "deb [signed-by=/etc/apt/keyrings/proxyfs-archive-keyring.gpg] $REPO_URI bookworm main" \
@@ -212,6 +271,9 @@ qpid=$(qemu_pid "$dom" || true)
 mapfile -t hpids < <(helper_pids "$dom")
 check "two helpers, one per share" 2 "${#hpids[@]}"
 hrw=$(helpers_of "$rw") hro=$(helpers_of "$ro")
+main_pidfiles=$(pidfiles_with_pids "$dom") main_pidfile_stat=$(pidfiles_stat "$dom")
+check "the helper pidfiles name the two helpers (fs0 the share's, fs1 the read-only one's)" "fs0 $hrw
+fs1 $hro" "$main_pidfiles"
 
 # ------------------------------------------------------------ meanwhile
 # What needs no guest runs while the guest boots.
@@ -373,7 +435,9 @@ check_match "libvirtd restarted by the upgrade" "^[0-9]+ -> [0-9]+$" \
 check "virsh: $dom still running" running "$(virsh_t 120 domstate "$dom")"
 check "the same QEMU" "$qpid" "$(qemu_pid "$dom" || true)"
 check "the same helpers" "$hrw $hro" "$(helpers_of "$rw") $(helpers_of "$ro")"
-check "the same helper pidfiles" 2 "$(pidfiles_of "$dom" | wc -l)"
+check "the same helper pidfiles, naming the same pids" "fs0 $hrw
+fs1 $hro" "$(pidfiles_with_pids "$dom")"
+check "... the same files (inode, modification time)" "${main_pidfile_stat:-(none at the start)}" "$(pidfiles_stat "$dom")"
 touch "$rw/go-ahead"
 if ((running)) && wait_console "$dom" '^PROBE-RUN sleep ' 600; then
     pass "$dom streamed its files after the upgrade ($((SECONDS - t_start)) s after start)"
@@ -382,10 +446,18 @@ else
 fi
 check "guest: every run before the final sleep passed" "semantics:0 readonly:0 io:0 waitfor:0 stream:0" \
     "$(console "$dom" | awk '$1 == "PROBE-RUN" { r = $2 } $1 == "PROBE-RUN-EXIT" { printf "%s%s:%s", sep, r, $2; sep = " " }')"
-step "virsh destroy of $dom, under the upgraded daemon"
+step "virsh destroy of $dom, under the upgraded daemon, its helpers SIGSTOPped first"
+# A helper ends by itself once QEMU closes its socket: stopped, it cannot,
+# and only the upgraded daemon (which knows them from the pidfiles of the
+# daemon before it) can end them.
+for h in $hrw $hro; do kill -STOP "$h"; done
+check "helpers $hrw $hro stopped (State T)" "T T" \
+    "$(for h in $hrw $hro; do awk '$1 == "State:" { print $2 }' "/proc/$h/status"; done | paste -sd' ')"
+t=$SECONDS
 virsh destroy "$dom" >/dev/null || fail "virsh destroy $dom"
-for h in $hrw $hro; do wait_gone "$h" 10 || true; done
-check "no helper left after destroy (stopped by the upgraded daemon)" "" \
+check "the stopped helpers $hrw $hro killed by the upgraded daemon (destroy + $((SECONDS - t)) s)" "gone gone" \
+    "$(for h in $hrw $hro; do wait_gone "$h" 30 && echo gone || echo "alive($h)"; done | paste -sd' ')"
+check "no helper left after destroy" "" \
     "$(helpers_of "$rw")$(helpers_of "$ro")"
 check "no helper pidfile left" "" "$(pidfiles_of "$dom")"
 check "no QEMU pidfile left" "" "$(ls "$STATEDIR/$dom.pid" 2>/dev/null)"
@@ -460,7 +532,7 @@ mini_domain sys-defined "$(proxy_fs "$(fresh_dir defined-export)" share)"
 # 30 (the variable reaches the maintainer scripts through apt and dpkg).
 export PROXYFS_PRERM_SHUTDOWN_WAIT=5
 t=$SECONDS
-apt_log downgrade.log apt-get install -y -q --allow-downgrades "${PKGS[@]/%/=$DEBIAN_VERSION}"
+apt_log_ts downgrade.log apt-get install -y -q --allow-downgrades "${PKGS[@]/%/=$DEBIAN_VERSION}"
 echo "   (downgrade: $((SECONDS - t)) s)"
 check "all ${#PKGS[@]} libvirt packages at Debian's version" "${#PKGS[@]} $DEBIAN_VERSION ii" "$(pkg_versions)"
 check "the package named both proxy domains" \
@@ -470,9 +542,20 @@ check "... said why" "libvirt: libvirt $DEBIAN_VERSION, which replaces this one,
     "$(apt_said 'which replaces this one' downgrade.log)"
 check "... and stopped the running one" "libvirt: domain sys-down: shut off." \
     "$(apt_said '^libvirt: domain sys-down:' downgrade.log)"
-check "... through a shutdown, then a destroy after the wait" \
+check "... said: a shutdown, then a destroy after the wait" \
     "libvirt: libvirt that follows could not stop it (shutdown; destroy after 5 s)." \
     "$(apt_said 'shutdown; destroy after' downgrade.log)"
+# what it did: the domain log's last stop line, and QEMU's signal from
+# libvirtd, at least the 5 s of the wait after the prerm began on sys-down
+stop_line=$(grep ': shutting down, reason=' "$DOMLOGDIR/sys-down.log" 2>/dev/null | tail -n 1)
+check "sys-down was destroyed (its domain log)" "reason=destroyed" "${stop_line##*: shutting down, }"
+check_match "... QEMU ended by libvirtd's SIGTERM" 'qemu-system-x86_64: terminating on signal 15 from pid [0-9]+ \(/usr/sbin/libvirtd\)$' \
+    "$(grep 'terminating on signal' "$DOMLOGDIR/sys-down.log" 2>/dev/null | tail -n 1)"
+t_said=$(awk '/libvirt: stopping domain sys-down:/ { print $1; exit }' "$TEST_OUT/downgrade.log.ts")
+t_stop=$(date -d "${stop_line%%: shutting down*}" +%s.%N 2>/dev/null || true)
+waited=$(awk -v a="$t_said" -v b="$t_stop" 'BEGIN { if (a == "" || b == "") print "?"; else printf "%.1f", b - a }')
+check "... after the wait: destroyed 5 to 90 s after the prerm began on it (${waited} s)" yes \
+    "$(awk -v w="$waited" 'BEGIN { print (w != "?" && w + 0 >= 5 && w + 0 < 90) ? "yes" : "no" }')"
 [[ -z $down_helper ]] || wait_gone "$down_helper" 10 || true
 check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
 check "no helper pidfile of sys-down" "" "$(pidfiles_of sys-down)"
@@ -508,6 +591,24 @@ check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
 check "no libvirt package left" "" "$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'libvirt*' 2>/dev/null | awk '$2 != "un"' || true)"
 check "no file of the helper's left (profile, cache, pidfile, log)" "" \
     "$(find /etc /var /run -name '*virtfs-proxy*' 2>/dev/null | sort)"
+# nothing added: every name below /usr, /etc, /var, /run, /opt that was not
+# there before the install, but the definitions of the domains (kept on
+# purpose, the prerm says so), the test's user (ensure_host_user: adduser's
+# /run/adduser) and the per-domain AppArmor profiles that libvirt writes for
+# every domain it starts, proxy or not, and that Debian's purge leaves in
+# /etc/apparmor.d/libvirt (seen in the first run: one per domain started,
+# and the .files of the one the purge's prerm stopped); those are listed
+system_files > "$TEST_OUT/files-after-purge"
+new_names=$(LC_ALL=C comm -13 "$TEST_OUT/files-before-install" "$TEST_OUT/files-after-purge")
+domain_profiles=$(grep -E '^/etc/apparmor\.d/libvirt/libvirt-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}(\.files)?$' <<<"$new_names" || true)
+[[ -z $domain_profiles ]] ||
+    echo "   note: libvirt's per-domain AppArmor profiles left by the purge (any domain's): $(grep -c . <<<"$domain_profiles")"
+added=$(grep -vE '^/etc/libvirt/qemu/sys-(defined|down)\.xml$|^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-$|^/run/adduser$|^/etc/apparmor\.d/libvirt/libvirt-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}(\.files)?$' <<<"$new_names" || true)
+if [[ -n $added ]]; then
+    echo "   added since before the install ($(wc -l <<<"$added") names; files-before-install, files-after-purge):"
+    head -n 60 <<<"$added" | sed 's/^/    + /'
+fi
+check "nothing added to /usr /etc /var /run /opt since before the install" 0 "$(grep -c . <<<"$added" || true)"
 check "its profile stays loaded exactly when Debian's libvirtd profile does" "$(aa_loaded libvirtd)" \
     "$(aa_loaded libvirt-virtfs-proxy-helper)"
 check "no QEMU left running" "" "$(pgrep -x qemu-system-x86 || true)"
@@ -527,6 +628,8 @@ done
 check "the expected denial: libvirtd may not exec /usr/bin/true under no_new_privs" 1 "$expected"
 check "no other DENIED line since the install" 0 "$unexpected"
 check "no DENIED line before the install either" 0 "$denied_before"
+lost=$(journalctl -k -b -o cat 2>/dev/null | grep -E "$AUDIT_LOST" || true)
+check "no audit line lost or suppressed since the boot (a DENIED cannot hide)" "" "$lost"
 
 echo "   ($((SECONDS - t0)) s in all)"
 summary "$NAME"
