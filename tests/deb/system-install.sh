@@ -137,8 +137,8 @@ paths_of() { awk '$2 != "absent" { print $1 }' "$1" | sort -u; }
 # ------------------------------------------------------------ leftovers
 # What the purge may leave, each with its reason: "FILE ITEM|REASON", FILE
 # one of the snapshot's files, ITEM a line of leftovers()'s report for it
-# ("+path" left, "-path" gone, "+name" account added). Anything else left
-# is a failure of the purge.
+# ("+path" left, "-path" gone, "+name" account added); "FILE ITEM" is a glob
+# pattern. Anything else left is a failure of the purge.
 ALLOW=(
     "etc -/etc/apparmor.d/disable|dh_apparmor's postrm (Debian's debhelper, stock libvirt too) removes this empty directory of the apparmor package"
     # Debian 12's libvirt-daemon-system postinst creates the empty local
@@ -147,11 +147,17 @@ ALLOW=(
     "etc +/etc/apparmor.d/local/abstractions|Debian's libvirt-daemon-system postinst makes it, no postrm purge removes it (stock Debian 12)"
     "etc +/etc/apparmor.d/local/abstractions/libvirt-lxc|Debian's libvirt-daemon-system postinst makes it, no postrm purge removes it (stock Debian 12)"
     "etc +/etc/apparmor.d/local/abstractions/libvirt-qemu|Debian's libvirt-daemon-system postinst makes it, no postrm purge removes it (stock Debian 12)"
+    # the runtime state of the daemons this test ran (sockets, pidfiles,
+    # status XML): /run is a tmpfs, emptied at boot, and no postrm of
+    # Debian's clears it
+    "libvirt-dirs +/run/libvirt|runtime state of the daemons the test ran, on the /run tmpfs (no Debian postrm clears /run)"
+    "libvirt-dirs +/run/libvirt/*|runtime state of the daemons the test ran, on the /run tmpfs (no Debian postrm clears /run)"
 )
 allowed() { # allowed FILE ITEM: the reason, if FILE ITEM is on the allow-list
     local a
     for a in "${ALLOW[@]}"; do
-        [[ ${a%%|*} == "$1 $2" ]] && { echo "${a#*|}"; return 0; }
+        # shellcheck disable=SC2053  # the allow-list's entries are glob patterns
+        [[ "$1 $2" == ${a%%|*} ]] && { echo "${a#*|}"; return 0; }
     done
     return 1
 }
