@@ -7,7 +7,7 @@ S := scripts
         virt-manager-tree virt-manager-series virt-manager-series-check test-virtinst screenshot \
         virt-manager-deb repo test-repo \
         bench test-bench deb test-deb system-image system-smoke test-system check-artefacts \
-        test-controls check-counts
+        test-controls check-counts check-paths
 
 help:
 	@echo "make check         everything CI runs (as root on Debian 12)"
@@ -47,9 +47,11 @@ help:
 	@echo "                   AppArmor enforcing, a daemon restart (root)"
 	@echo "make test-controls  negative controls: each suite against a deliberately broken target"
 	@echo "                   must fail; one line per control, then controls: N controls, M caught (root)"
+	@echo "make check-paths   the suites' socket paths (107 bytes) and deepest export path fit,"
+	@echo "                   whatever the checkout's depth"
 	@echo "make check-artefacts  no set-uid/set-gid file and no device node left in the checkout"
-	@echo "make check-counts     each suite ran the checks, attempts and skips tests/expected-counts says"
 	@echo "                   (work/ included); with its self-test"
+	@echo "make check-counts     each suite ran the checks, attempts and skips tests/expected-counts says"
 
 deps:
 	@$(S)/deps.sh
@@ -125,6 +127,9 @@ test-controls: install guest
 check-counts:
 	@$(S)/check-counts.sh $(CHECK_COUNTS_ARGS)
 
+check-paths: build
+	@$(S)/check-paths.sh
+
 check-artefacts:
 	@$(S)/check-artefacts.sh --self-test
 	@$(S)/check-artefacts.sh
@@ -138,3 +143,4 @@ demo: deps install guest
 
 clean:
 	rm -rf work/build work/bisect work/bisect-build work/prefix work/deb
+	. $(S)/lib.sh && rm -rf "$$SHORT"

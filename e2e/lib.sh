@@ -8,18 +8,29 @@
 
 # E2E_* variables point these at another libvirt (tests/deb: the system's);
 # unset, they are the private daemon's in $PREFIX.
-E2E=${E2E_DIR:-$WORK/e2e}           # state of a run: exports, logs, pids
+E2E=${E2E_DIR:-$WORK/e2e}           # state of a run: logs, consoles, pids, results
 # Proxy exports live below PRIVATE, a directory of root's alone (0700
 # root:root, made and checked by ensure_private): a guest's root makes
 # set-uid root programs and device nodes in a proxy export, and libvirt
 # refuses, by default, an export that unprivileged host users can reach on
 # a mount that honours them.  Stock 9p shares, which QEMU's unprivileged
 # user opens by path, cannot live there (shared_dir).
-PRIVATE=$E2E/private
+# PRIVATE and SOCKDIR, where the harness's own sockets go (a helper started
+# by hand), are below SHORT, the checkout's short directory outside it
+# (scripts/lib.sh): a UNIX socket path holds 107 bytes and a path 4096, and
+# the exports hold a file 4000 bytes deep. With E2E_DIR set (tests/deb, the
+# system VM) they stay below it, as before.
+if [[ -n ${E2E_DIR:-} ]]; then
+    PRIVATE=$E2E/private
+    SOCKDIR=$E2E
+else
+    PRIVATE=$SHORT/private
+    SOCKDIR=$SHORT/sock              # 0711: QEMU's user connects to its sockets
+fi
 GUEST=${E2E_GUEST:-$WORK/guest}     # kernel, initramfs (e2e/guest/build-guest.sh)
 QEMU_USER=${E2E_QEMU_USER:-proxyfs-qemu} # the unprivileged user QEMU runs as
 LIBDIR=${E2E_LIBDIR-$PREFIX/lib/x86_64-linux-gnu}
-URI=${E2E_URI:-"qemu:///system?socket=$PREFIX/var/run/libvirt/virtqemud-sock"}
+URI=${E2E_URI:-"qemu:///system?socket=$VARDIR/run/libvirt/virtqemud-sock"}
 LIBEXECDIR=${E2E_LIBEXECDIR:-$PREFIX/libexec}
 # the two helpers: libvirt's own (the default of qemu.conf) and QEMU's, from
 # Debian's qemu-system-common
@@ -48,7 +59,7 @@ helper_log_done() {
         echo Done
     fi
 }
-STATEDIR=${E2E_STATEDIR:-$PREFIX/var/run/libvirt/qemu}
+STATEDIR=${E2E_STATEDIR:-$VARDIR/run/libvirt/qemu}
 VIRSH=${E2E_VIRSH:-$PREFIX/bin/virsh}
 SBINDIR=${E2E_SBINDIR:-$PREFIX/sbin}  # the daemons
 
@@ -180,10 +191,11 @@ start_one_daemon() { # start_one_daemon NAME SOCKET
 start_daemons() {
     [[ -x $PREFIX/sbin/virtqemud ]] || die "no private libvirt in $PREFIX (make install)"
     mkdir -p "$E2E"
+    ensure_short                    # the daemons' state directories are below it
     ensure_qemu_user
     write_daemon_config
-    start_one_daemon virtlogd "$PREFIX/var/run/libvirt/virtlogd-sock"
-    start_one_daemon virtqemud "$PREFIX/var/run/libvirt/virtqemud-sock"
+    start_one_daemon virtlogd "$VARDIR/run/libvirt/virtlogd-sock"
+    start_one_daemon virtqemud "$VARDIR/run/libvirt/virtqemud-sock"
 }
 
 stop_one_daemon() { # stop_one_daemon NAME: ours only, by pid
@@ -204,7 +216,7 @@ stop_one_daemon() { # stop_one_daemon NAME: ours only, by pid
 restart_virtqemud() {
     local saved=("${STARTED_DAEMONS[@]}")
     stop_one_daemon virtqemud
-    start_one_daemon virtqemud "$PREFIX/var/run/libvirt/virtqemud-sock"
+    start_one_daemon virtqemud "$VARDIR/run/libvirt/virtqemud-sock"
     STARTED_DAEMONS=("${saved[@]}")
 }
 
@@ -314,7 +326,7 @@ helper_pids() { # helper_pids NAME
 }
 
 # ---------------------------------------------------------------- debugging
-DOMLOGDIR=${E2E_DOMLOGDIR:-$PREFIX/var/log/libvirt/qemu}
+DOMLOGDIR=${E2E_DOMLOGDIR:-$VARDIR/log/libvirt/qemu}
 
 DAEMON_LOG_OFFSET=0                 # where this test's part of virtqemud.log begins
 
@@ -402,12 +414,20 @@ wait_console() {
 # (dies otherwise: every proxy export of the harness relies on it)
 ensure_private() {
     mkdir -p "$E2E"
+    [[ -n ${E2E_DIR:-} ]] || ensure_short
     [[ ! -L $PRIVATE ]] || die "$PRIVATE is a symbolic link, not root's private directory"
     [[ -d $PRIVATE ]] || mkdir -m 0700 "$PRIVATE"
     chown 0:0 "$PRIVATE"
     chmod 0700 "$PRIVATE"
     [[ $(stat -c '%F %u:%g %a' "$PRIVATE") == "directory 0:0 700" ]] ||
         die "$PRIVATE is not a 0700 root:root directory: $(stat -c '%F %u:%g %a' "$PRIVATE")"
+}
+
+# ensure_sockdir: $SOCKDIR exists, for sockets the harness binds
+ensure_sockdir() {
+    [[ -n ${E2E_DIR:-} ]] || ensure_short
+    mkdir -p "$SOCKDIR"
+    [[ -n ${E2E_DIR:-} ]] || chmod 0711 "$SOCKDIR"
 }
 
 # The directories fresh_dir and shared_dir made for this process, one a

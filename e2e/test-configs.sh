@@ -48,7 +48,7 @@ bad "driver queue" \
 bad "<binary> with <source socket>" \
     "unsupported configuration: <binary> cannot be used with <source socket>: libvirt does not start the helper of a proxy filesystem that has a socket" \
     "$(fs_xml " accessmode='passthrough'" "" "      <binary path='$HELPER'/>
-      <source socket='$E2E/conf-none.sock'/>")"
+      <source socket='$SOCKDIR/conf-none.sock'/>")"
 
 bad "<binary> options" \
     "unsupported configuration: the 'proxy' filesystem driver supports only the 'path' of <binary>" \
@@ -135,8 +135,8 @@ bad_start "export is a file" \
     "Requested operation is not valid: proxy filesystem export '$file' is not a directory" \
     "$file" "$(proxy_fs "$file" t)"
 bad_start "<source socket> missing" \
-    "cannot access socket '$E2E/conf-none.sock' of the externally started virtfs-proxy-helper of filesystem 't': No such file or directory" \
-    "socket:absent:$E2E/conf-none.sock" "$(fs_xml " accessmode='passthrough'" "" "      <source socket='$E2E/conf-none.sock'/>")"
+    "cannot access socket '$SOCKDIR/conf-none.sock' of the externally started virtfs-proxy-helper of filesystem 't': No such file or directory" \
+    "socket:absent:$SOCKDIR/conf-none.sock" "$(fs_xml " accessmode='passthrough'" "" "      <source socket='$SOCKDIR/conf-none.sock'/>")"
 bad_start "<source socket> not a socket" \
     "Requested operation is not valid: '$file' of filesystem 't' is not a socket" \
     "socket:regular file, 16 bytes:$file" "$(fs_xml " accessmode='passthrough'" "" "      <source socket='$file'/>")"

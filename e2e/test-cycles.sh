@@ -20,7 +20,7 @@ define_domain "$dom" "proxyfs.mounts=a:/mnt/a,b:/mnt/b proxyfs.run=sleep:60 prox
 
 qemus_of() { pgrep -f -- "-name guest=$dom," || true; }
 # the domain's socket files (monitor, agent) under its state directories
-sockets() { find "$STATEDIR" "$PREFIX/var/lib/libvirt/qemu" -path "*-$dom/*" -type s 2>/dev/null | sort; }
+sockets() { find "$STATEDIR" "$VARDIR/lib/libvirt/qemu" -path "*-$dom/*" -type s 2>/dev/null | sort; }
 
 # state: one line per resource, compared after every cycle with the start
 state() {

@@ -108,7 +108,7 @@ finish() {
     now=$(canary_state)
     [[ $now == "$BASELINE" ]] || ERRS+=("canary changed: $(diff <(echo "$BASELINE") <(echo "$now") | grep '^[<>]' | head -4 | paste -sd' ')")
     hits=$(find / /etc /tmp -maxdepth 1 -name 'pxc-escape*' 2>/dev/null
-           find "$E2E" -path "$PRIVATE/hostile-export-*" -prune -o -name 'pxc-escape*' -print)
+           find "$E2E" "$PRIVATE" -path "$PRIVATE/hostile-export-*" -prune -o -name 'pxc-escape*' -print | sort -u)
     [[ -z $hits ]] || ERRS+=("escape marker outside the exports: $hits")
     while read -r di; do inside[$di]=1; done < <(find "$E" -printf '%D:%i\n')
     for f in "$E2E/hostile-$ID".*.out; do

@@ -74,7 +74,7 @@ expect_error "virsh managedsave" "error: Failed to save domain '$dom' state
 error: $msg" managedsave "$dom"
 expect_error "virsh snapshot-create-as with memory" "error: $msg" \
     snapshot-create-as "$dom" s1 --memspec "file=$E2E/$dom.mem,snapshot=external"
-check "nothing saved" "" "$(ls "$E2E/$dom.save" "$E2E/$dom.mem" "$PREFIX/var/lib/libvirt/qemu/save/$dom.save" 2>/dev/null || true)"
+check "nothing saved" "" "$(ls "$E2E/$dom.save" "$E2E/$dom.mem" "$VARDIR/lib/libvirt/qemu/save/$dom.save" 2>/dev/null || true)"
 hot=$(fresh_dir virsh-hot)
 proxy_fs "$hot" hot > "$E2E/virsh-hot.xml"
 expect_error "attach-device --live of a proxy filesystem" "error: Failed to attach device from $E2E/virsh-hot.xml

@@ -2,7 +2,8 @@
 # check-artefacts.sh [DIR...] - nothing that hands a local user more than
 # they have is left in the checkout: no set-uid or set-gid regular file and
 # no device node (block or character) anywhere below DIR... (default: the
-# checkout, work/ and its libvirt build, .debs and images included).  The
+# checkout, work/ and its libvirt build, .debs and images included, and the
+# checkout's short directory SHORT, where the exports are).  The
 # end of make check (scripts/check.sh, after every stage and make bisect)
 # and make check-artefacts.  Fails listing each offending path (mode,
 # owner, type); exits 0 with one line otherwise.
@@ -134,5 +135,11 @@ if [[ ${1:-} == --self-test ]]; then
     self_test
     exit
 fi
-(($#)) || set -- "$TOP"
+# by default the checkout and, if it exists, its short directory outside
+# it (scripts/lib.sh's SHORT: the suites' exports and the private daemons'
+# state)
+if ((!$#)); then
+    set -- "$TOP"
+    [[ ! -d $SHORT ]] || set -- "$@" "$SHORT"
+fi
 check_dirs "$@"

@@ -13,7 +13,7 @@ set -euo pipefail
 # check waits for it at the end. The two cores stay busy throughout (0-2%
 # idle, measured), so what makes check shorter is less CPU work in any
 # stage, not another order.
-STAGES=(deps build unit test-helper install test-workflow test-apparmor test-virtinst
+STAGES=(deps build check-paths unit test-helper install test-workflow test-apparmor test-virtinst
         test-security e2e test-bench deb virt-manager-deb repo test-repo test-deb test-system
         check-counts)
 TIMES=$WORK/ci-stage-times

@@ -9,6 +9,31 @@ BUILD=$WORK/build                        # meson build directory of $TREE
 PREFIX=$WORK/prefix                      # isolated install prefix
 SERIES=${SERIES:-$TOP/patches/libvirt}             # exported series + 'series' file
 
+# A UNIX socket path holds at most 107 bytes (sun_path, 108 with its NUL),
+# and the private daemons' sockets (virtqemud-sock, each domain's
+# monitor.sock below lib/libvirt/qemu/domain-ID-NAME/) live in libvirt's
+# localstatedir. Below a deep checkout they would not fit, so that
+# directory is not in work/ but on a short path of this checkout's own:
+# SHORT, /run/pxfs-HASH for root (/tmp/pxfs-UID-HASH otherwise), HASH the
+# first 8 hex digits of the SHA-256 of the checkout path, so two checkouts
+# never share daemons or state. It is 0711: QEMU runs as an unprivileged
+# user and opens files below it by path (master-key.aes, its pid file);
+# made and checked (ours, a real directory) by ensure_short. build.sh
+# configures localstatedir=VARDIR, runstatedir=VARDIR/run.
+_short_hash=$(printf %s "$TOP" | sha256sum | cut -c1-8)
+if [[ $(id -u) == 0 ]]; then
+    SHORT=${PROXYFS_SHORT:-/run/pxfs-$_short_hash}
+else
+    SHORT=${PROXYFS_SHORT:-/tmp/pxfs-$(id -u)-$_short_hash}
+fi
+unset _short_hash
+VARDIR=$SHORT/var                        # the private libvirt's localstatedir
+SOCK_MAX=107                             # bytes of a UNIX socket path
+# The longest socket path below VARDIR: a domain's monitor socket, whose
+# directory name libvirt cuts to domain-ID-<20 bytes of the name>; ID taken
+# as 6 digits, which no run of the harness reaches.
+SOCK_LONGEST=$VARDIR/lib/libvirt/qemu/domain-999999-xxxxxxxxxxxxxxxxxxxx/monitor.sock
+
 # ccache, which meson puts in front of the compiler by itself once it is
 # installed (make deps): make bisect builds every patch, and most of a
 # patch's objects are the same source as an object that make build or an
@@ -36,6 +61,32 @@ FORMAT_PATCH_OPTS=(--zero-commit --no-signature --no-numbered --full-index
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+# check_sock_room: die, naming the path and the limit, when the longest
+# socket path of the private daemons would not fit in a UNIX socket address
+# (PROXYFS_SHORT set to a deep directory); libvirt would fail only deep in a
+# suite, at the first domain start.
+check_sock_room() {
+    local n=${#SOCK_LONGEST}
+    ((n <= SOCK_MAX)) ||
+        die "the private libvirt's sockets would be $n bytes long, like $SOCK_LONGEST, and a UNIX socket path holds $SOCK_MAX: set PROXYFS_SHORT to a directory of at most $((${#SHORT} + SOCK_MAX - n)) bytes"
+}
+
+# ensure_short: make SHORT and VARDIR (a real directory of ours, 0711) or
+# die saying what is wrong with them; mkdir without -p, so that a name that
+# someone else planted first is never used
+ensure_short() {
+    check_sock_room
+    if [[ ! -e $SHORT && ! -L $SHORT ]]; then
+        mkdir -m 0711 "$SHORT" 2>/dev/null || [[ -d $SHORT && ! -L $SHORT ]] ||
+            die "cannot make $SHORT"
+    fi
+    [[ -d $SHORT && ! -L $SHORT ]] || die "$SHORT is not a directory (or is a symlink)"
+    [[ $(stat -c %u "$SHORT") == "$(id -u)" ]] ||
+        die "$SHORT belongs to uid $(stat -c %u "$SHORT"), not to us ($(id -u)): remove it, or set PROXYFS_SHORT"
+    chmod 0711 "$SHORT"
+    mkdir -p "$VARDIR"
+}
 
 # The tree's git, whatever the caller's cwd and ownership rules.
 tgit() { git -c safe.directory="$TREE" -C "$TREE" "$@"; }

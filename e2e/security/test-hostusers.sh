@@ -72,7 +72,8 @@ MNT=$E2E/hostusers-mnt              # tmpfs nosuid,nodev
 MNT_NOSUID=$E2E/hostusers-nosuid    # tmpfs nosuid
 MNT_NODEV=$E2E/hostusers-nodev      # tmpfs nodev
 AREAS=("$OPEN" "$OWN" "$GROUPDIR" "$ACLDIR" "$VIA" "$DIR0710" "$MNT" "$MNT_NOSUID" "$MNT_NODEV")
-SOCK=$E2E/hostusers-helper.sock
+ensure_sockdir                      # SOCK: a UNIX socket path holds 107 bytes
+SOCK=$SOCKDIR/hostusers-helper.sock
 HAND_PID=''                         # a helper started by hand (H1-H3)
 
 # Every step goes on whatever the one before did (set -e holds in a

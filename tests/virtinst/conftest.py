@@ -16,8 +16,13 @@ TREE = os.environ.get("VIRTINST_TREE", os.path.join(WORK, "virt-manager"))
 PRISTINE = os.environ.get("VIRTINST_PRISTINE",
                           os.path.join(WORK, "virt-manager-pristine"))
 PREFIX = os.path.join(WORK, "prefix")
-PRIVATE_URI = ("qemu:///system?socket=%s/var/run/libvirt/virtqemud-sock" %
-               PREFIX)
+# The private daemons' sockets are not in PREFIX but below scripts/lib.sh's
+# VARDIR, a short path of the checkout's own (a UNIX socket path holds 107
+# bytes); run.sh passes e2e/lib.sh's URI, and a bare pytest asks lib.sh.
+PRIVATE_URI = os.environ.get("VIRTINST_PRIVATE_URI") or subprocess.run(
+    ["bash", "-c", '. "$1" && echo "qemu:///system?socket=$VARDIR/run/libvirt/virtqemud-sock"',
+     "bash", os.path.join(TOP, "scripts", "lib.sh")],
+    capture_output=True, text=True, check=True).stdout.strip()
 
 # The tests import virtinst from the tree under test, never from a system
 # installation of the virtinst package.

@@ -40,7 +40,7 @@ if [[ $(id -u) == 0 && -x $PREFIX/sbin/virtqemud ]]; then
     start_daemons
 fi
 
-export PYTHONDONTWRITEBYTECODE=1 VIRTINST_TREE=$UNDER_TEST VIRTINST_PRISTINE=$PRISTINE
+export PYTHONDONTWRITEBYTECODE=1 VIRTINST_TREE=$UNDER_TEST VIRTINST_PRISTINE=$PRISTINE VIRTINST_PRIVATE_URI=$URI
 
 # count WORD: the number before WORD on pytest's closing line (0 if none)
 count() { tail -n 1 "$log" | grep -oE "[0-9]+ $1" | grep -oE '[0-9]+' || echo 0; }
