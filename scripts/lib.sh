@@ -14,18 +14,18 @@ SERIES=${SERIES:-$TOP/patches/libvirt}             # exported series + 'series' 
 # monitor.sock below lib/libvirt/qemu/domain-ID-NAME/) live in libvirt's
 # localstatedir. Below a deep checkout they would not fit, so that
 # directory is not in work/ but on a short path of this checkout's own:
-# SHORT, /run/pxfs-HASH for root (/tmp/pxfs-UID-HASH otherwise), HASH the
-# first 8 hex digits of the SHA-256 of the checkout path, so two checkouts
-# never share daemons or state. It is 0711: QEMU runs as an unprivileged
-# user and opens files below it by path (master-key.aes, its pid file);
-# made and checked (ours, a real directory) by ensure_short. build.sh
+# SHORT, /var/tmp/pxfs-UID-HASH, HASH the first 8 hex digits of the SHA-256
+# of the checkout path, so two checkouts never share daemons or state. Not
+# /run or /tmp: on a systemd host /run (and /tmp on Debian 13) is a tmpfs
+# mounted nosuid,nodev(,noexec), which would change what the suites prove
+# (set-uid programs and device nodes in the exports, user xattrs, which
+# bookworm's tmpfs lacks) and the benchmark's disk. It is 0711: QEMU runs
+# as an unprivileged user and opens files below it by path (master-key.aes,
+# its pid file); made and checked (ours, a real directory: /var/tmp is open
+# to all) by ensure_short. build.sh
 # configures localstatedir=VARDIR, runstatedir=VARDIR/run.
 _short_hash=$(printf %s "$TOP" | sha256sum | cut -c1-8)
-if [[ $(id -u) == 0 ]]; then
-    SHORT=${PROXYFS_SHORT:-/run/pxfs-$_short_hash}
-else
-    SHORT=${PROXYFS_SHORT:-/tmp/pxfs-$(id -u)-$_short_hash}
-fi
+SHORT=${PROXYFS_SHORT:-/var/tmp/pxfs-$(id -u)-$_short_hash}
 unset _short_hash
 VARDIR=$SHORT/var                        # the private libvirt's localstatedir
 SOCK_MAX=107                             # bytes of a UNIX socket path
