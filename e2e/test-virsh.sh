@@ -101,11 +101,13 @@ virsh destroy "$dom" >/dev/null
 
 echo "-- a helper started by hand behind <source socket>"
 # the export below $PRIVATE (libvirt's helper refuses, started by hand, an
-# export unprivileged users can reach); the socket outside it, where QEMU's
-# user can connect, at no greater depth (sun_path holds 107 bytes)
+# export unprivileged users can reach); the socket outside it, below
+# $SOCKDIR, where QEMU's user can connect whatever the checkout's depth
+# (sun_path holds 107 bytes)
 ext=$(fresh_dir virsh-ext-export)
 assert_protected_export "$ext" || true
-sockdir=$E2E/virsh-ext
+ensure_sockdir
+sockdir=$SOCKDIR/virsh-ext
 rm -rf "$sockdir"
 mkdir -m 0755 "$sockdir"
 sock=$sockdir/proxy.sock

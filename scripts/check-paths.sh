@@ -49,6 +49,7 @@ else
 fi
 # the harness's own: a helper started by hand (test-hostusers)
 fit "the harness's helper socket" "${SOCKDIR:-$E2E}/hostusers-helper.sock" 107
+fit "test-virsh's helper socket" "${SOCKDIR:-$E2E}/virsh-ext/proxy.sock" 107
 # test-ownhelper's file 4000 bytes below an export, which the host reads by path
 fit "the deepest file below an export" "$PRIVATE/ownhelper-export/$(printf 'x%.0s' {1..4000})" 4095 \
     "$PRIVATE/ownhelper-export/<4000 bytes>"
