@@ -14,7 +14,7 @@ set -euo pipefail
 # idle, measured), so what makes check shorter is less CPU work in any
 # stage, not another order.
 STAGES=(deps build check-paths unit test-helper install test-workflow test-apparmor test-virtinst
-        test-security e2e test-bench deb virt-manager-deb repo test-repo test-deb test-system
+        test-security e2e test-bench deb virt-manager-deb repo test-repo test-deb test-controls test-system
         check-counts)
 TIMES=$WORK/ci-stage-times
 mkdir -p "$WORK"
