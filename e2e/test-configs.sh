@@ -51,7 +51,7 @@ bad "<binary> with <source socket>" \
       <source socket='$SOCKDIR/conf-none.sock'/>")"
 
 bad "<binary> options" \
-    "unsupported configuration: the 'proxy' filesystem driver supports only the 'path' of <binary>" \
+    "unsupported configuration: the 'proxy' filesystem driver supports only the 'path' of <binary>, not its attribute 'xattr'" \
     "$(fs_xml " accessmode='passthrough'" "" "      <binary path='$HELPER' xattr='on'><cache mode='always'/></binary>
 $SRC")"
 bad "filesystem type bind" \
