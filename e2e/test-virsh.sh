@@ -78,12 +78,12 @@ check "nothing saved" "" "$(ls "$E2E/$dom.save" "$E2E/$dom.mem" "$VARDIR/lib/lib
 hot=$(fresh_dir virsh-hot)
 proxy_fs "$hot" hot > "$E2E/virsh-hot.xml"
 expect_error "attach-device --live of a proxy filesystem" "error: Failed to attach device from $E2E/virsh-hot.xml
-error: Operation not supported: only virtiofs filesystems can be hotplugged" \
+error: Operation not supported: proxy filesystems cannot be hotplugged: QEMU cannot add or remove the fsdev of a running domain" \
     attach-device "$dom" "$E2E/virsh-hot.xml" --live
 check "no helper for the refused hotplug" "" "$(helpers_of "$hot")"
 proxy_fs "$export_dir" share > "$E2E/virsh-unplug.xml"
 expect_error "detach-device --live of the proxy filesystem" "error: Failed to detach device from $E2E/virsh-unplug.xml
-error: Operation not supported: only virtiofs filesystems can be hotplugged" \
+error: Operation not supported: proxy filesystems cannot be hotplugged: QEMU cannot add or remove the fsdev of a running domain" \
     detach-device "$dom" "$E2E/virsh-unplug.xml" --live
 proxy_fs "$export_dir" share "<readonly/>" > "$E2E/virsh-update.xml"
 expect_error "update-device --live of the proxy filesystem" "error: Failed to update device from $E2E/virsh-update.xml
