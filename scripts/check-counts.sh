@@ -18,6 +18,10 @@
 #   security/...      work/security-summary, and test-hostusers' summary line
 #   helper/...        work/helper/summary (make test-helper)
 #   system            the last line of test-system's run.log
+#   virtinst, repo, repo/virt-manager-deb, deb, controls
+#                     the summary lines of make test-virtinst, test-repo,
+#                     test-deb and test-controls in work/stage-logs/STAGE.log
+#                     (make check keeps each stage's output there)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 EXPECTED=$TOP/tests/expected-counts
@@ -72,6 +76,20 @@ actual() { # actual: "KEY VALUE" for every result there is
     v=$(value "$f" 's/^test-system: ([0-9]+ passed, [0-9]+ failed)(, ([0-9]+) skipped)?$/\1, \3 skipped/p')
     v=${v/, \ skipped/, 0 skipped}
     [[ -z $v ]] || { echo "system $v"; SRC[system]=$f; }
+    local key stage name
+    for key in virtinst:test-virtinst:test-virtinst repo:test-repo:test-repo \
+               repo/virt-manager-deb:test-repo:virt-manager-deb \
+               deb:test-deb:system-install controls:test-controls:controls; do
+        IFS=: read -r k stage name <<<"$key"
+        f=$WORK/stage-logs/$stage.log
+        if [[ $name == controls ]]; then
+            v=$(value "$f" 's/^controls: ([0-9]+ controls, [0-9]+ caught)$/\1/p')
+        else
+            v=$(value "$f" "s/^$name: ([0-9]+ passed, [0-9]+ failed)(, ([0-9]+) skipped)?\$/\\1, \\3 skipped/p")
+            v=${v/, \ skipped/, 0 skipped}
+        fi
+        [[ -z $v ]] || { echo "$k $v"; SRC[$k]=$f; }
+    done
 }
 
 declare -A GOT=()

@@ -21,6 +21,11 @@ mkdir -p "$WORK"
 : > "$TIMES"
 # check-counts takes no suite's result from before this run
 touch "$WORK/ci-started"
+# each stage's output also goes to work/stage-logs/STAGE.log: check-counts
+# reads the summary lines of the suites that keep no summary file
+LOGS=$WORK/stage-logs
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
 export CHECK_COUNTS_ARGS="--newer-than $WORK/ci-started"
 t_all=$SECONDS
 
@@ -77,7 +82,7 @@ for stage in "${STAGES[@]}"; do
     fi
     say "check: make $stage"
     t=$SECONDS
-    if make --no-print-directory -C "$TOP" "$stage"; then
+    if make --no-print-directory -C "$TOP" "$stage" 2>&1 | tee "$LOGS/$stage.log"; then
         record "$stage" $((SECONDS - t)) ok
     else
         record "$stage" $((SECONDS - t)) FAILED
