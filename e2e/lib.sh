@@ -194,8 +194,17 @@ start_daemons() {
     ensure_short                    # the daemons' state directories are below it
     ensure_qemu_user
     write_daemon_config
+    # Twice in fresh-clone runs a daemon started here ran domains in a
+    # per-domain mount namespace, as if it had read a qemu.conf without
+    # "namespaces = [ ]"; not reproduced by hand. Keep what was written,
+    # and say so at once if the file differs once the daemon is up.
+    cp "$PREFIX/etc/libvirt/qemu.conf" "$E2E/qemu.conf.written"
     start_one_daemon virtlogd "$VARDIR/run/libvirt/virtlogd-sock"
     start_one_daemon virtqemud "$VARDIR/run/libvirt/virtqemud-sock"
+    if ! cmp -s "$PREFIX/etc/libvirt/qemu.conf" "$E2E/qemu.conf.written"; then
+        diff "$E2E/qemu.conf.written" "$PREFIX/etc/libvirt/qemu.conf" >&2 || true
+        die "$PREFIX/etc/libvirt/qemu.conf changed while virtqemud started (above: written, then found)"
+    fi
 }
 
 stop_one_daemon() { # stop_one_daemon NAME: ours only, by pid
