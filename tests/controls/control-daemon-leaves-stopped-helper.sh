@@ -33,7 +33,7 @@ undo() {
     local p
     # the helper the broken daemon left, stopped: ours, by its pid
     for p in $(helpers_of "$export_dir"); do
-        echo "control: killing the helper left behind, pid $p"
+        echo "(undo) killing the helper left behind, pid $p"
         kill -KILL "$p" 2>/dev/null || true
     done
     cleanup_domain e2e-life-hung
@@ -57,8 +57,8 @@ chmod 0755 "$wrapper"
 write_daemon_config
 printf '\n# control-daemon-leaves-stopped-helper.sh\nvirtfs_proxy_helper = "%s"\n' "$wrapper" \
     >> "$PREFIX/etc/libvirt/qemu.conf"
-start_one_daemon virtlogd "$PREFIX/var/run/libvirt/virtlogd-sock" || setup_error "virtlogd did not start"
-start_one_daemon virtqemud "$PREFIX/var/run/libvirt/virtqemud-sock" || setup_error "virtqemud did not start"
+start_one_daemon virtlogd "$VARDIR/run/libvirt/virtlogd-sock" || setup_error "virtlogd did not start"
+start_one_daemon virtqemud "$VARDIR/run/libvirt/virtqemud-sock" || setup_error "virtqemud did not start"
 echo "control: $BROKEN"
 echo "control: daemons started with $wrapper as the helper; running LIFECYCLE_CASES=g e2e/test-lifecycle.sh"
 

@@ -59,8 +59,8 @@ chmod 0755 "$wrapper"
 write_daemon_config
 printf '\n# control-helper-ignores-readonly.sh\nvirtfs_proxy_helper = "%s"\n' "$wrapper" \
     >> "$PREFIX/etc/libvirt/qemu.conf"
-start_one_daemon virtlogd "$PREFIX/var/run/libvirt/virtlogd-sock" || setup_error "virtlogd did not start"
-start_one_daemon virtqemud "$PREFIX/var/run/libvirt/virtqemud-sock" || setup_error "virtqemud did not start"
+start_one_daemon virtlogd "$VARDIR/run/libvirt/virtlogd-sock" || setup_error "virtlogd did not start"
+start_one_daemon virtqemud "$VARDIR/run/libvirt/virtqemud-sock" || setup_error "virtqemud did not start"
 echo "control: $BROKEN"
 echo "control: daemons started with $wrapper as the helper; running e2e/test-readonly.sh"
 
