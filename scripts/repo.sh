@@ -41,12 +41,20 @@ if [[ -n ${REPO_GNUPGHOME:-} ]]; then
     [[ -n ${REPO_KEY:-} ]] || die "REPO_GNUPGHOME is set: name the signing key with REPO_KEY=FINGERPRINT"
     key=$REPO_KEY
 else
-    export GNUPGHOME=$WORK/repo-gnupg
+    # gpg-agent makes its sockets (S.gpg-agent.browser the longest) in
+    # GNUPGHOME when /run/user/UID does not exist: below a deep checkout
+    # they are longer than a UNIX socket address holds, and gpg fails with
+    # "No agent running". The key directory stays work/repo-gnupg; gpg
+    # reaches it through a symbolic link in the checkout's short directory.
+    gnupg_dir=$WORK/repo-gnupg
+    mkdir -m 0700 -p "$gnupg_dir"
+    ensure_short
+    ln -sfn "$gnupg_dir" "$SHORT/gnupg"
+    export GNUPGHOME=$SHORT/gnupg
     if ! key=$(gpg --batch --list-secret-keys --with-colons 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }') ||
        [[ -z $key ]]; then
-        say "repo: generating the repository's signing key (a test key, in ${GNUPGHOME#"$TOP"/})"
-        rm -rf "$GNUPGHOME"
-        mkdir -m 0700 -p "$GNUPGHOME"
+        say "repo: generating the repository's signing key (a test key, in ${gnupg_dir#"$TOP"/})"
+        find "$gnupg_dir" -mindepth 1 -delete
         gpg --batch --quiet --passphrase '' \
             --quick-generate-key "libvirt proxy-fs test archive <proxy-fs@invalid>" ed25519 sign never
         key=$(gpg --batch --list-secret-keys --with-colons | awk -F: '$1 == "fpr" { print $10; exit }')
