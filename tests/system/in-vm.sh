@@ -589,8 +589,11 @@ check "the package stopped the running proxy domain" "libvirt: domain sys-define
 [[ -z $purge_helper ]] || wait_gone "$purge_helper" 10 || true
 check "no virtfs-proxy-helper runs on the system" "" "$(helper_procs)"
 check "no libvirt package left" "" "$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' 'libvirt*' 2>/dev/null | awk '$2 != "un"' || true)"
+# the daemon's empty pidfile directory /run/libvirt/qemu/virtfs-proxy (on
+# the /run tmpfs, like the rest of /run/libvirt that Debian's purge leaves)
+# is not a file of the helper's: any file in it is
 check "no file of the helper's left (profile, cache, pidfile, log)" "" \
-    "$(find /etc /var /run -name '*virtfs-proxy*' 2>/dev/null | sort)"
+    "$(find /etc /var /run -name '*virtfs-proxy*' ! \( -type d -empty -path /run/libvirt/qemu/virtfs-proxy \) 2>/dev/null | sort)"
 # nothing added: every name below /usr, /etc, /var, /run, /opt that was not
 # there before the install, but the definitions of the domains (kept on
 # purpose, the prerm says so), the test's user (ensure_host_user: adduser's
@@ -603,7 +606,7 @@ new_names=$(LC_ALL=C comm -13 "$TEST_OUT/files-before-install" "$TEST_OUT/files-
 domain_profiles=$(grep -E '^/etc/apparmor\.d/libvirt/libvirt-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}(\.files)?$' <<<"$new_names" || true)
 [[ -z $domain_profiles ]] ||
     echo "   note: libvirt's per-domain AppArmor profiles left by the purge (any domain's): $(grep -c . <<<"$domain_profiles")"
-added=$(grep -vE '^/etc/libvirt/qemu/sys-(defined|down)\.xml$|^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-$|^/run/adduser$|^/etc/apparmor\.d/libvirt/libvirt-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}(\.files)?$' <<<"$new_names" || true)
+added=$(grep -vE '^/etc/libvirt/qemu/sys-(defined|down)\.xml$|^/etc/(passwd|group|shadow|gshadow|subuid|subgid)-$|^/run/adduser$|^/run/libvirt/qemu/virtfs-proxy$|^/etc/apparmor\.d/libvirt/libvirt-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}(\.files)?$' <<<"$new_names" || true)
 if [[ -n $added ]]; then
     echo "   added since before the install ($(wc -l <<<"$added") names; files-before-install, files-after-purge):"
     head -n 60 <<<"$added" | sed 's/^/    + /'
