@@ -166,7 +166,8 @@ bad_start "QEMU fails after the helper started" \
     "$export_dir" "$(proxy_fs "$export_dir" t)" \
     "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|; s|</devices>|</devices>\n  <qemu:commandline><qemu:arg value='-no-such-option'/></qemu:commandline>|"
 check "QEMU failed: the helper had started and ended (its log)" "$(helper_log_started "$export_dir") $(helper_log_done)" \
-    "$(paste -sd' ' "$DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+    "$(helper_log_last "$DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper.log" >/dev/null
+       paste -sd' ' "$DOMLOGDIR/e2e-conf-start-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
 
 
 echo "configurations: $N_CONF bad configurations, $N_REFUSED refused"

@@ -101,7 +101,7 @@ if case_on c; then
     check "$dom: no io error" "" "$(console "$dom" | grep -E '^PROBE .* FAIL' || true)"
     virsh destroy "$dom" >/dev/null
     check_clean "$dom" "$dir"
-    check "$dom: helper log ends with Done" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+    check "$dom: helper log ends with Done" "$(helper_log_done)" "$(helper_log_last "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log")"
 fi
 
 if case_on d; then
@@ -137,7 +137,7 @@ if case_on e; then
     if wait_shutoff "$dom" 10; then pass "$dom: libvirt noticed: shut off"; else fail "$dom: libvirt did not notice QEMU's death"; fi
     check "$dom: shut off reason" "shut off (crashed)" "$(virsh domstate --reason "$dom")"
     check_clean "$dom" "$dir" "$FDS_BEFORE"
-    check "$dom: helper log ends with Done (EOF)" "$(helper_log_done)" "$(tail -n 1 "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log" 2>/dev/null)"
+    check "$dom: helper log ends with Done (EOF)" "$(helper_log_done)" "$(helper_log_last "$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log")"
 fi
 
 if case_on f; then

@@ -138,6 +138,6 @@ check "helper log exists, says Started" "$(helper_log_started "$dir")" "$(head -
 echo "-- destroy"
 virsh destroy "$dom" >/dev/null
 check "helper gone after destroy" "" "$(helpers_of "$dir")"
-check "helper log ends with Done (EOF from QEMU)" "$(helper_log_done)" "$(tail -n 1 "$hlog" 2>/dev/null)"
+check "helper log ends with Done (EOF from QEMU)" "$(helper_log_done)" "$(helper_log_last "$hlog")"
 
 summary "$NAME"

@@ -21,6 +21,7 @@ mkdir -p "$WORK"
 : > "$TIMES"
 # check-counts takes no suite's result from before this run
 touch "$WORK/ci-started"
+rm -f "$WORK/harness-warnings"
 # each stage's output also goes to work/stage-logs/STAGE.log: check-counts
 # reads the summary lines of the suites that keep no summary file
 LOGS=$WORK/stage-logs
@@ -35,6 +36,11 @@ record() { # record STAGE SECONDS STATUS
 report() {
     echo "==> stage times (also in ${TIMES#"$TOP"/}):"
     sed 's/^/    /' "$TIMES"
+    # what the harness recovered from (e2e/lib.sh), for whoever reads CI
+    if [[ -s $WORK/harness-warnings ]]; then
+        echo "==> harness warnings (also in work/harness-warnings):"
+        sed 's/^/    /' "$WORK/harness-warnings"
+    fi
 }
 
 image_pid=
@@ -65,6 +71,17 @@ stop_background() {
 }
 trap stop_background EXIT
 
+# failed_checks LOG: the failed checks of a stage, with the lines that
+# follow each (the console, domain and daemon logs a test prints), again at
+# the end: a CI log cut in its middle still shows why the stage failed
+failed_checks() {
+    local n
+    n=$(grep -cE '^FAIL[ :-]' "$1" || true)
+    ((n > 0)) || return 0
+    say "check: the $n failed check(s) of this stage (whole log: ${1#"$TOP"/})"
+    grep -E -A12 '^FAIL[ :-]' "$1" | head -n 120 | sed 's/^/    /'
+}
+
 for stage in "${STAGES[@]}"; do
     [[ $stage != build ]] || start_image
     if [[ $stage == test-system && -n $image_pid ]]; then
@@ -86,6 +103,7 @@ for stage in "${STAGES[@]}"; do
         record "$stage" $((SECONDS - t)) ok
     else
         record "$stage" $((SECONDS - t)) FAILED
+        failed_checks "$LOGS/$stage.log"
         report
         die "make $stage failed"
     fi
