@@ -713,6 +713,14 @@ join_cgroups_of() {
 # proc_field PID FIELD: a field of /proc/PID/status (e.g. Uid: the real uid)
 proc_field() { awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status" 2>/dev/null; }
 
+# sig_pending PID SIGNUM: signal SIGNUM waits for process PID (one that is
+# stopped, say), sent to the process as a whole
+sig_pending() {
+    local mask
+    mask=$(proc_field "$1" ShdPnd)
+    [[ $mask =~ ^[0-9a-f]+$ ]] && (( (16#$mask >> ($2 - 1)) & 1 ))
+}
+
 # daemon_fds: how many fds our virtqemud has open
 daemon_fds() { local pid; pid=$(daemon_pid virtqemud) && find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 

@@ -4,16 +4,18 @@
 #  guest, (d) the helper SIGKILLed under a writing guest, (e) QEMU SIGKILLed,
 #  (f) QEMU SIGKILLed while the daemon is down, (g) the helper hung
 #  (SIGSTOPped, so that it cannot exit by itself when QEMU goes) and the
-#  domain destroyed: the daemon must kill it.
-# After each: no helper process, no pidfile, and (a, b, e, g) the daemon's fd
-# count back to where it was before the start.
+#  domain destroyed: the daemon must kill it, and answers virsh list while
+#  it waits for the helper to go; (h) a helper held back before it serves:
+#  virsh list answers while the start waits for it.
+# After each: no helper process, no pidfile, and (a, b, e, g, h) the
+# daemon's fd count back to where it was before the start.
 # LIFECYCLE_CASES=LETTERS runs those cases only (a control runs g alone).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NAME=test-lifecycle
 e2e_setup "$NAME"
-CASES=${LIFECYCLE_CASES:-abcdefg}
-[[ $CASES =~ ^[a-g]+$ ]] || die "LIFECYCLE_CASES is letters a to g, not '$CASES'"
+CASES=${LIFECYCLE_CASES:-abcdefgh}
+[[ $CASES =~ ^[a-h]+$ ]] || die "LIFECYCLE_CASES is letters a to h, not '$CASES'"
 case_on() { [[ $CASES == *"$1"* ]]; }
 
 # start_guest DOM DIR RUNS: define and start a domain with one proxy share
@@ -165,10 +167,68 @@ if case_on g; then
     [[ -z $HPID ]] || kill -STOP "$HPID"
     check "$dom: helper $HPID stopped (State T)" T "$(proc_field "${HPID:-0}" State)"
     t=$SECONDS
-    virsh destroy "$dom" >/dev/null
+    virsh_t 60 destroy "$dom" >/dev/null &
+    dpid=$!
+    # the daemon sends SIGTERM, which waits while the helper is stopped, and
+    # gives the helper 10 s before SIGKILL: virsh list must answer meanwhile
+    for ((i = 0; i < 150; i++)); do
+        sig_pending "${HPID:-0}" 15 && break
+        sleep 0.1
+    done
+    if sig_pending "${HPID:-0}" 15; then
+        list=$(virsh_t 8 list --all 2>&1) || list="no answer in 8 s: $list"
+        check_match "$dom: virsh list answers while the daemon waits for the hung helper" "^ *[0-9]+ +$dom " "$list"
+        check "$dom: ... and the helper was still there then, stopped" T "$(proc_field "$HPID" State)"
+    else
+        fail "$dom: the daemon sent the hung helper (pid ${HPID:-none}) no SIGTERM in 15 s"
+    fi
+    drc=0
+    wait "$dpid" || drc=$?
+    check "$dom: virsh destroy succeeded" 0 "$drc"
     check "$dom: no helper left after destroy (the hung helper, pid $HPID)" "gone" \
         "$(wait_gone "${HPID:-0}" 30 && echo gone || echo "running (State $(proc_field "$HPID" State)) $((SECONDS - t)) s after destroy")"
     check_clean "$dom" "$dir" "$FDS_BEFORE"
+fi
+
+if case_on h; then
+    echo "-- (h) a helper held back before it serves, and virsh list"
+    dom=e2e-life-heldback dir=$(fresh_dir life-heldback)
+    # the helper behind a wrapper of the same name (libvirt treats it as
+    # the helper it wraps) that serves only once $release exists
+    held=$E2E/held-helper/${HELPER##*/} release=$E2E/held-helper/release
+    mkdir -p "${held%/*}"
+    rm -f "$release"
+    printf '%s\n' '#!/bin/sh' \
+        "# test-lifecycle (h): the helper, once $release exists (60 s at most)" \
+        'i=0' \
+        "while [ ! -e '$release' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done" \
+        "exec '$HELPER' \"\$@\"" > "$held"
+    chmod 0755 "$held"
+    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share "<binary path='$held'/>")"
+    FDS_BEFORE=$(daemon_fds)
+    virsh_t 60 start --paused "$dom" > "$E2E/$dom.start.out" 2>&1 &
+    spid=$!
+    for ((i = 0; i < 100; i++)); do
+        [[ -n $(pidfiles_of "$dom") ]] && break
+        sleep 0.1
+    done
+    check "$dom: the held-back helper was started (its pidfile)" 1 "$(pidfiles_of "$dom" | wc -l)"
+    # the daemon waits up to 30 s for the helper to serve; a list that
+    # waited for the domain's lock would not answer in 20 s
+    list=$(virsh_t 20 list --all 2>&1) || list="no answer in 20 s: $list"
+    check_match "$dom: virsh list answers while the start waits for the helper" " $dom " "$list"
+    check "$dom: ... and the start was still waiting then" "waiting" \
+        "$(kill -0 "$spid" 2>/dev/null && echo waiting || echo "ended: $(cat "$E2E/$dom.start.out")")"
+    touch "$release"
+    src=0
+    wait "$spid" || src=$?
+    check "$dom: once the helper serves, virsh start succeeds" "0" "$src$(grep -v '^$' "$E2E/$dom.start.out" | sed 's/^/ /' || true)"
+    check "$dom: paused" "paused" "$(virsh domstate "$dom")"
+    HPID=$(pidfiles_of "$dom" | head -n 1 | xargs -r cat)
+    check "$dom: the pidfile's pid runs the helper itself now" "$HELPER" "$(readlink "/proc/${HPID:-0}/exe")"
+    virsh destroy "$dom" >/dev/null
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
+    rm -f "$held" "$release"
 fi
 
 summary "$NAME"
