@@ -211,7 +211,10 @@ finish
 echo "-- H7: an oversized request: the helper exits, the guest gets EIO, libvirt cleans up"
 attempt H7-oversized io:/mnt/share:100000:60 '^PROBE-IO synced 25$'
 pc -- raw 8 65537 fill:65537  lstat file
-want 1 'EOF|EPIPE|ECONNRESET'; want 2 'EPIPE|EOF|ECONNRESET'
+# one send (header and payload) that fits the socket's buffer; the helper
+# reads the header alone and hangs up with the payload unread: a reset,
+# then nothing to send to (as containment's A28)
+want 1 ECONNRESET; want 2 EPIPE
 wait_gone "$HPID" 5 || ERRS+=("the helper survived an oversized request")
 virsh resume "$DOM" >/dev/null
 wait_console "$DOM" '^PROBE-IO done ' 60 || ERRS+=("the guest's io did not end")
@@ -228,7 +231,7 @@ check "H7: daemon fd count back after destroy" "$FDS" "$(daemon_fds)"
 echo "-- H8: an unknown request type"
 attempt H8-unknown-type
 pc -- raw 99 0 -  lstat file
-want 1 EOF; want 2 'EPIPE|EOF|ECONNRESET'
+want 1 EOF; want 2 EPIPE
 wait_gone "$HPID" 5 || ERRS+=("the helper survived an unknown request")
 finish
 
