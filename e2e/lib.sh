@@ -235,8 +235,8 @@ daemon_read_config() {
         virsh_t 5 uri >/dev/null 2>&1 && break
         sleep 0.1
     done
-    # this daemon's lines: its threads' ids are its own pid's neighbours,
-    # so take the lines after its "libvirt version" line (the last one)
+    # this daemon's lines: those from the last "libvirt version" line on,
+    # which a daemon writes before its first message
     local entries
     entries=$(awk '/ info : libvirt version: /{n = NR} {l[NR] = $0} END {for (i = n; i <= NR; i++) print l[i]}' "$log" |
               sed -n 's/.* debug : virConfAddEntry:[0-9]* : Add entry \([a-z_]*\) .*/\1/p' | sort -u | paste -sd' ')
