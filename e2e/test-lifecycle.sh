@@ -6,16 +6,18 @@
 #  (SIGSTOPped, so that it cannot exit by itself when QEMU goes) and the
 #  domain destroyed: the daemon must kill it, and answers virsh list while
 #  it waits for the helper to go; (h) a helper held back before it serves:
-#  virsh list answers while the start waits for it.
-# After each: no helper process, no pidfile, and (a, b, e, g, h) the
+#  virsh list answers while the start waits for it; (i) virsh destroy
+#  while the start waits for such a helper: the start fails, the daemon
+#  lives on.
+# After each: no helper process, no pidfile, and (a, b, e, g, h, i) the
 # daemon's fd count back to where it was before the start.
 # LIFECYCLE_CASES=LETTERS runs those cases only (a control runs g alone).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NAME=test-lifecycle
 e2e_setup "$NAME"
-CASES=${LIFECYCLE_CASES:-abcdefgh}
-[[ $CASES =~ ^[a-h]+$ ]] || die "LIFECYCLE_CASES is letters a to h, not '$CASES'"
+CASES=${LIFECYCLE_CASES:-abcdefghi}
+[[ $CASES =~ ^[a-i]+$ ]] || die "LIFECYCLE_CASES is letters a to i, not '$CASES'"
 case_on() { [[ $CASES == *"$1"* ]]; }
 
 # start_guest DOM DIR RUNS: define and start a domain with one proxy share
@@ -40,6 +42,30 @@ check_clean() {
         wait_fds "$3"
         check "$1: virtqemud fd count back to its value before start" "$3" "$(daemon_fds)"
     fi
+}
+
+# write_held_helper WRAPPER RELEASE: the helper behind WRAPPER, a script of
+# the helper's own name (libvirt treats it as the helper it wraps) that
+# serves only once RELEASE exists (60 s at most)
+write_held_helper() {
+    mkdir -p "${1%/*}"
+    rm -f "$2"
+    printf '%s\n' '#!/bin/sh' \
+        "# test-lifecycle: the helper, once $2 exists (60 s at most)" \
+        'i=0' \
+        "while [ ! -e '$2' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done" \
+        "exec '$HELPER' \"\$@\"" > "$1"
+    chmod 0755 "$1"
+}
+
+# wait_pidfile DOM: wait (10 s at most) for a helper pidfile of DOM
+wait_pidfile() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -n $(pidfiles_of "$1") ]] && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # synced DOM: how many files the guest's io run has synced so far
@@ -193,25 +219,13 @@ fi
 if case_on h; then
     echo "-- (h) a helper held back before it serves, and virsh list"
     dom=e2e-life-heldback dir=$(fresh_dir life-heldback)
-    # the helper behind a wrapper of the same name (libvirt treats it as
-    # the helper it wraps) that serves only once $release exists
     held=$E2E/held-helper/${HELPER##*/} release=$E2E/held-helper/release
-    mkdir -p "${held%/*}"
-    rm -f "$release"
-    printf '%s\n' '#!/bin/sh' \
-        "# test-lifecycle (h): the helper, once $release exists (60 s at most)" \
-        'i=0' \
-        "while [ ! -e '$release' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done" \
-        "exec '$HELPER' \"\$@\"" > "$held"
-    chmod 0755 "$held"
+    write_held_helper "$held" "$release"
     define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share "<binary path='$held'/>")"
     FDS_BEFORE=$(daemon_fds)
     virsh_t 60 start --paused "$dom" > "$E2E/$dom.start.out" 2>&1 &
     spid=$!
-    for ((i = 0; i < 100; i++)); do
-        [[ -n $(pidfiles_of "$dom") ]] && break
-        sleep 0.1
-    done
+    wait_pidfile "$dom" || true
     check "$dom: the held-back helper was started (its pidfile)" 1 "$(pidfiles_of "$dom" | wc -l)"
     # the daemon waits up to 30 s for the helper to serve; a list that
     # waited for the domain's lock would not answer in 20 s
@@ -227,6 +241,31 @@ if case_on h; then
     HPID=$(pidfiles_of "$dom" | head -n 1 | xargs -r cat)
     check "$dom: the pidfile's pid runs the helper itself now" "$HELPER" "$(readlink "/proc/${HPID:-0}/exe")"
     virsh destroy "$dom" >/dev/null
+    check_clean "$dom" "$dir" "$FDS_BEFORE"
+    rm -f "$held" "$release"
+fi
+
+if case_on i; then
+    echo "-- (i) virsh destroy while the start waits for a held-back helper"
+    dom=e2e-life-destroystart dir=$(fresh_dir life-destroystart)
+    held=$E2E/held-helper/${HELPER##*/} release=$E2E/held-helper/release
+    write_held_helper "$held" "$release"
+    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share "<binary path='$held'/>")"
+    FDS_BEFORE=$(daemon_fds)
+    dpid_before=$(daemon_pid virtqemud)
+    virsh_t 60 start --paused "$dom" > "$E2E/$dom.start.out" 2>&1 &
+    spid=$!
+    wait_pidfile "$dom" || true
+    HPID=$(pidfiles_of "$dom" | head -n 1 | xargs -r cat)
+    check_match "$dom: the held-back helper was started (its pidfile)" '^[0-9]+$' "$HPID"
+    if virsh_t 30 destroy "$dom" >/dev/null 2>&1; then pass "$dom: virsh destroy works while the start waits"; else fail "$dom: virsh destroy failed while the start waited"; fi
+    src=0
+    wait "$spid" || src=$?
+    check_match "$dom: the start failed: the helper it waited for was stopped" \
+        "^[1-9][0-9]* error: Failed to start domain '$dom'.*(exited during its start|domain was destroyed while its virtfs-proxy-helpers started)" \
+        "$src $(paste -sd' ' "$E2E/$dom.start.out")"
+    check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
+    check "$dom: the daemon survived (same pid)" "$dpid_before" "$(daemon_pid virtqemud)"
     check_clean "$dom" "$dir" "$FDS_BEFORE"
     rm -f "$held" "$release"
 fi
