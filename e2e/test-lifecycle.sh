@@ -44,28 +44,33 @@ check_clean() {
     fi
 }
 
-# write_held_helper WRAPPER RELEASE: the helper behind WRAPPER, a script of
-# the helper's own name (libvirt treats it as the helper it wraps) that
-# serves only once RELEASE exists (60 s at most)
-write_held_helper() {
-    mkdir -p "${1%/*}"
-    rm -f "$2"
+# start_held DOM DIR: define DOM with a proxy share of DIR (fresh) whose
+# helper is held back before it serves, and start it paused in the
+# background (SPID), once the daemon started the helper (HPID, from its
+# pidfile). The helper is behind a script of its own name (libvirt treats
+# it as the helper it wraps) that execs it only once $RELEASE exists (60 s
+# at most). FDS_BEFORE is the daemon's fd count before the start.
+start_held() {
+    local dom=$1 dir=$2 held=$E2E/held-helper/${HELPER##*/} i
+    RELEASE=$E2E/held-helper/release
+    mkdir -p "${held%/*}"
+    rm -f "$RELEASE"
     printf '%s\n' '#!/bin/sh' \
-        "# test-lifecycle: the helper, once $2 exists (60 s at most)" \
+        "# test-lifecycle: the helper, once $RELEASE exists (60 s at most)" \
         'i=0' \
-        "while [ ! -e '$2' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done" \
-        "exec '$HELPER' \"\$@\"" > "$1"
-    chmod 0755 "$1"
-}
-
-# wait_pidfile DOM: wait (10 s at most) for a helper pidfile of DOM
-wait_pidfile() {
-    local i
+        "while [ ! -e '$RELEASE' ] && [ \$i -lt 600 ]; do sleep 0.1; i=\$((i + 1)); done" \
+        "exec '$HELPER' \"\$@\"" > "$held"
+    chmod 0755 "$held"
+    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share "<binary path='$held'/>")"
+    FDS_BEFORE=$(daemon_fds)
+    virsh_t 60 start --paused "$dom" > "$E2E/$dom.start.out" 2>&1 &
+    SPID=$!
     for ((i = 0; i < 100; i++)); do
-        [[ -n $(pidfiles_of "$1") ]] && return 0
+        [[ -n $(pidfiles_of "$dom") ]] && break
         sleep 0.1
     done
-    return 1
+    HPID=$(pidfiles_of "$dom" | head -n 1 | xargs -r cat)
+    check_match "$dom: the held-back helper was started (its pidfile)" '^[0-9]+$' "$HPID"
 }
 
 # synced DOM: how many files the guest's io run has synced so far
@@ -219,55 +224,39 @@ fi
 if case_on h; then
     echo "-- (h) a helper held back before it serves, and virsh list"
     dom=e2e-life-heldback dir=$(fresh_dir life-heldback)
-    held=$E2E/held-helper/${HELPER##*/} release=$E2E/held-helper/release
-    write_held_helper "$held" "$release"
-    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share "<binary path='$held'/>")"
-    FDS_BEFORE=$(daemon_fds)
-    virsh_t 60 start --paused "$dom" > "$E2E/$dom.start.out" 2>&1 &
-    spid=$!
-    wait_pidfile "$dom" || true
-    check "$dom: the held-back helper was started (its pidfile)" 1 "$(pidfiles_of "$dom" | wc -l)"
+    start_held "$dom" "$dir"
     # the daemon waits up to 30 s for the helper to serve; a list that
     # waited for the domain's lock would not answer in 20 s
     list=$(virsh_t 20 list --all 2>&1) || list="no answer in 20 s: $list"
     check_match "$dom: virsh list answers while the start waits for the helper" " $dom " "$list"
     check "$dom: ... and the start was still waiting then" "waiting" \
-        "$(kill -0 "$spid" 2>/dev/null && echo waiting || echo "ended: $(cat "$E2E/$dom.start.out")")"
-    touch "$release"
+        "$(kill -0 "$SPID" 2>/dev/null && echo waiting || echo "ended: $(cat "$E2E/$dom.start.out")")"
+    touch "$RELEASE"
     src=0
-    wait "$spid" || src=$?
+    wait "$SPID" || src=$?
     check "$dom: once the helper serves, virsh start succeeds" "0" "$src$(grep -v '^$' "$E2E/$dom.start.out" | sed 's/^/ /' || true)"
     check "$dom: paused" "paused" "$(virsh domstate "$dom")"
-    HPID=$(pidfiles_of "$dom" | head -n 1 | xargs -r cat)
     check "$dom: the pidfile's pid runs the helper itself now" "$HELPER" "$(readlink "/proc/${HPID:-0}/exe")"
     virsh destroy "$dom" >/dev/null
     check_clean "$dom" "$dir" "$FDS_BEFORE"
-    rm -f "$held" "$release"
+    rm -rf "$E2E/held-helper"
 fi
 
 if case_on i; then
     echo "-- (i) virsh destroy while the start waits for a held-back helper"
     dom=e2e-life-destroystart dir=$(fresh_dir life-destroystart)
-    held=$E2E/held-helper/${HELPER##*/} release=$E2E/held-helper/release
-    write_held_helper "$held" "$release"
-    define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share "<binary path='$held'/>")"
-    FDS_BEFORE=$(daemon_fds)
     dpid_before=$(daemon_pid virtqemud)
-    virsh_t 60 start --paused "$dom" > "$E2E/$dom.start.out" 2>&1 &
-    spid=$!
-    wait_pidfile "$dom" || true
-    HPID=$(pidfiles_of "$dom" | head -n 1 | xargs -r cat)
-    check_match "$dom: the held-back helper was started (its pidfile)" '^[0-9]+$' "$HPID"
+    start_held "$dom" "$dir"
     if virsh_t 30 destroy "$dom" >/dev/null 2>&1; then pass "$dom: virsh destroy works while the start waits"; else fail "$dom: virsh destroy failed while the start waited"; fi
     src=0
-    wait "$spid" || src=$?
+    wait "$SPID" || src=$?
     check_match "$dom: the start failed: the helper it waited for was stopped" \
         "^[1-9][0-9]* error: Failed to start domain '$dom'.*(exited during its start|domain was destroyed while its virtfs-proxy-helpers started)" \
         "$src $(paste -sd' ' "$E2E/$dom.start.out")"
     check "$dom: shut off" "shut off" "$(virsh domstate "$dom")"
     check "$dom: the daemon survived (same pid)" "$dpid_before" "$(daemon_pid virtqemud)"
     check_clean "$dom" "$dir" "$FDS_BEFORE"
-    rm -f "$held" "$release"
+    rm -rf "$E2E/held-helper"
 fi
 
 summary "$NAME"
