@@ -221,7 +221,7 @@ start_daemons() {
 }
 
 # daemon_read_config: the virtqemud we started read the qemu.conf that
-# write_daemon_config wrote. Three fresh-clone runs of make check had a
+# write_daemon_config wrote. Twice so far, a run of make check had a
 # daemon that ran every domain in a per-domain mount namespace ("failed to
 # umount devfs on /dev"), as if its qemu.conf lacked "namespaces = [ ]";
 # the daemon's log (util.conf, write_daemon_config) names every setting it
