@@ -428,6 +428,48 @@ define_domain() {
     virsh define "$E2E/$name.xml" >/dev/null
 }
 
+# mini_domain NAME [FILESYSTEM-XML]: a domain that needs no guest (no disk,
+# no kernel: the firmware finds nothing to boot and waits), defined. QEMU
+# and the helpers of its shares run all the same, at almost no CPU cost.
+mini_domain() {
+    cat > "$E2E/$1.xml" <<XML
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>32</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+${2:-}
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+    E2E_DOMAINS+=("$1")
+    virsh define "$E2E/$1.xml" >/dev/null
+}
+
+# device_filter PID: the entries of the maps of the BPF device programs in
+# effect for PID's cgroup in the unified hierarchy (cgroup v2; on a hybrid
+# host /sys/fs/cgroup/unified), from its cgroup up to the root, each map
+# after the cgroup its program is attached to, with the domain's part of
+# that path made the same for every domain. Needs bpftool.
+device_filter() {
+    local root=/sys/fs/cgroup dir id map
+    [[ -d $root/unified ]] && root=$root/unified
+    dir=$root$(sed -n 's/^0:://p' "/proc/$1/cgroup")
+    while [[ $dir == "$root"/* ]]; do
+        for id in $(bpftool cgroup show "$dir" 2>/dev/null | awk '$2 == "cgroup_device" { print $1 }'); do
+            echo "program on ${dir#"$root"}" |
+                sed -E 's/machine-qemu[^/]*\.scope|qemu-[0-9]+-[^/]*\.libvirt-qemu/DOMAIN/'
+            for map in $(bpftool prog show id "$id" | sed -n 's/.*map_ids \([0-9,]*\).*/\1/p' | tr ',' ' '); do
+                bpftool map dump id "$map" | grep '^key:' | LC_ALL=C sort
+            done
+        done
+        dir=${dir%/*}
+    done
+}
+
 # run_domain NAME SECONDS CMDLINE FILESYSTEM-XML...: define, start, wait
 # until it shut off (destroyed, with a FAIL, after SECONDS)
 run_domain() {
@@ -778,9 +820,9 @@ e2e_setup() {
 # share has a known cause; say it next to the failure
 explain_mknod_eperm() {
     if console "$1" | grep -Eq '^PROBE mknod .* FAIL EPERM$'; then
-        echo "   NOTE: mknod failed with EPERM although the helper has CAP_MKNOD: libvirt puts the"
-        echo "         helper into the domain's emulator cgroup, whose device filter (the unified"
-        echo "         hierarchy's BPF device program, from cgroup_device_acl) denies mknod."
+        echo "   NOTE: mknod failed with EPERM although the helper has CAP_MKNOD: is the helper"
+        echo "         under a device cgroup? libvirt leaves it in the daemon's cgroups, because"
+        echo "         the domain's device filter (from cgroup_device_acl) denies mknod."
     fi
 }
 

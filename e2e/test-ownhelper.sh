@@ -1,6 +1,6 @@
 #!/bin/bash
 # test-ownhelper.sh - real guests on libvirt's own virtfs proxy helper
-# (series 0025-0029), named in <binary path='...'/> so that it is the one
+# (series 0024-0028), named in <binary path='...'/> so that it is the one
 # under test also when E2E_HELPER=qemu makes QEMU's the daemon's:
 #   - probe sgid: a set-group-ID directory of another group; guest root
 #     creates a file in it (the file takes the directory's group), chowns it,

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test-processes.sh - who runs what: QEMU as the unprivileged user, the proxy
 # helper as root chrooted into the export with exactly the capabilities it
-# keeps, in the domain's cgroups, its command line in the domain log.
+# keeps, in the daemon's cgroups but on the emulator's CPUs, its command line in the domain log.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NAME=test-processes
@@ -13,8 +13,15 @@ quid=$(id -u "$QEMU_USER") qgid=$(id -g "$QEMU_USER")
 echo "-- export $dir; $QEMU_USER is $quid:$qgid; expected helper CapEff $HELPER_CAPS_HEX"
 
 # The guest writes a few files, then sleeps while we look at the processes.
+# The emulator threads are pinned to the last CPU, where the helper must
+# follow them.
+pin=$(($(nproc) - 1))
 define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=io:/mnt/share:20:30,sleep:60 proxyfs.timeout=60" \
     "$(proxy_fs "$dir" share)"
+sed -i "s|^  <vcpu>1</vcpu>\$|&\n  <cputune><emulatorpin cpuset='$pin'/></cputune>|" "$E2E/$dom.xml"
+grep -q "<emulatorpin cpuset='$pin'/>" "$E2E/$dom.xml" || die "could not pin $dom's emulator"
+virsh undefine "$dom" >/dev/null
+virsh define "$E2E/$dom.xml" >/dev/null
 virsh start "$dom" >/dev/null
 if wait_console "$dom" '^PROBE-RUN sleep' 60; then
     pass "guest did its io on the share and sleeps"
@@ -85,19 +92,37 @@ echo "-- cgroups"
 # the unified hierarchy)
 cgroup_of() { awk -F: -v c="$2" '$2 == c { print $3 }' "/proc/$1/cgroup"; }
 vm_cg="/machine/qemu-$(virsh domid "$dom")-$dom.libvirt-qemu"
-# libvirt moves external devices into the domain's emulator cgroup
-# (qemuSetupCgroupForExtDevices), which holds only the cpu, cpuacct and
-# cpuset controllers: that is where QEMU's main thread is too.
-for ctl in cpu cpuset ''; do
-    check "helper's ${ctl:-unified} cgroup equals QEMU's" "$(cgroup_of "$qpid" "$ctl")" "$(cgroup_of "$hpid" "$ctl")"
+dpid=$(daemon_pid virtqemud)
+# The helper makes the guest's device nodes, and the domain's device
+# filter, which denies mknod, holds in every cgroup of the domain: libvirt
+# leaves the helper in the cgroups of the daemon that started it
+# (qemuVirtFSProxyStart), and opens nothing for QEMU.
+for ctl in cpu cpuset devices memory ''; do
+    check "helper's ${ctl:-unified} cgroup is virtqemud's, not the domain's" \
+        "$(cgroup_of "$dpid" "$ctl")" "$(cgroup_of "$hpid" "$ctl")"
 done
 check "QEMU's cpu cgroup is the domain's emulator group" "$vm_cg/emulator" "$(cgroup_of "$qpid" cpu)"
-# The memory controller is not one of the emulator group's: with cgroup v1
-# the helper stays in the memory cgroup of the daemon that started it, so
-# its memory is not accounted to the domain (virtiofsd fares the same).
-check "QEMU's memory cgroup is the domain's" "$vm_cg" "$(cgroup_of "$qpid" memory)"
-check "helper's memory cgroup is virtqemud's, not the domain's" \
-    "$(cgroup_of "$(daemon_pid virtqemud)" memory)" "$(cgroup_of "$hpid" memory)"
+# QEMU's device filter: libvirt's BPF program on the domain's cgroup in the
+# unified hierarchy (this host's hybrid layout), its map the device ACL;
+# the same for a domain without proxy shares (a proxy domain once had
+# wildcard entries there, mknod of any node, for the helper)
+mini_domain e2e-processes-plain
+if virsh start --paused e2e-processes-plain >/dev/null; then
+    plain=$(device_filter "$(qemu_pid e2e-processes-plain || echo 0)")
+    sed "s/^/    | /" <<<"$plain"
+    check_match "QEMU's device filter without a proxy share: libvirt's program and the device ACL" \
+        '^program on /machine/DOMAIN( key:( [0-9a-f]{2})+ +value:( [0-9a-f]{2})+){5,}$' \
+        "$(tr '\n' ' ' <<<"$plain" | sed 's/ *$//')"
+    check "... with the proxy share: the same, nothing opened for the helper" "$plain" "$(device_filter "$qpid")"
+else
+    fail "virsh start --paused e2e-processes-plain"
+fi
+cleanup_domain e2e-processes-plain
+
+echo "-- CPUs: the helper follows <emulatorpin cpuset='$pin'/>"
+check "QEMU's main thread on CPU $pin" "$pin" "$(proc_field "$qpid" Cpus_allowed_list)"
+check "every thread of the helper on CPU $pin" "$pin" \
+    "$(for t in /proc/"$hpid"/task/*; do proc_field "${t#/proc/}" Cpus_allowed_list; done | sort -u | paste -sd' ')"
 
 echo "-- what keeps a compromised QEMU from using the export (kbase: security model)"
 # QEMU's seccomp sandbox sets no-new-privs: a set-uid program the helper made

@@ -130,16 +130,19 @@ say "all $n applied"
 
 
 # ------------------------------------------------------------ packaging
-# The series adds an AppArmor profile, libvirt-virtfs-proxy-helper, which the
-# daemon's profile stacks onto the helper. It ships with the daemon's
+# The series adds two AppArmor profiles, libvirt-virtfs-proxy-helper (for
+# libvirt's helper) and libvirt-virtfs-proxy-helper-qemu (for QEMU's), which
+# the daemon's profile stacks onto the helpers. They ship with the daemon's
 # profile in libvirt-daemon-system, installed and loaded like Debian's
 # other libvirt profiles (dh_install + dh_apparmor, from APPARMOR_SERVICES).
-step "debian/rules: ship and load the libvirt-virtfs-proxy-helper AppArmor profile"
+step "debian/rules: ship and load the two AppArmor profiles of the helpers"
 grep -q '^APPARMOR_SERVICES = \\$' "$SRCDIR/debian/rules" ||
     die "debian/rules has no APPARMOR_SERVICES list: Debian's packaging changed"
-sed -i '/^APPARMOR_SERVICES = \\$/a\    libvirt-virtfs-proxy-helper \\' "$SRCDIR/debian/rules"
-grep -q '^    libvirt-virtfs-proxy-helper \\$' "$SRCDIR/debian/rules" ||
-    die "could not add the profile to APPARMOR_SERVICES in debian/rules"
+for p in libvirt-virtfs-proxy-helper-qemu libvirt-virtfs-proxy-helper; do
+    sed -i "/^APPARMOR_SERVICES = \\\\\$/a\\    $p \\\\" "$SRCDIR/debian/rules"
+    grep -q "^    $p \\\\\$" "$SRCDIR/debian/rules" ||
+        die "could not add $p to APPARMOR_SERVICES in debian/rules"
+done
 
 # libvirt's own virtfs proxy helper ("util: Add a virtfs proxy helper of
 # libvirt's own") needs libseccomp, and meson builds it only where it is
@@ -274,13 +277,17 @@ expect "libvirt-daemon-driver-qemu ships libvirt's own helper" \
     test -x "$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper"
 expect "libvirt's own helper is linked with libseccomp" \
     sh -c "objdump -p '$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper' | grep -q 'NEEDED *libseccomp'"
-expect "libvirtd's AppArmor profile stacks the helper's profile on it" \
-    grep -q 'virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
-expect "libvirt-daemon-system ships the helper's AppArmor profile" \
-    grep -q '^profile libvirt-virtfs-proxy-helper ' "$x/etc/apparmor.d/libvirt-virtfs-proxy-helper"
-expect "libvirt-daemon-system's postinst loads it" \
-    sh -c "dpkg-deb -e '$OUT/libvirt-daemon-system_${DEB_VERSION}_amd64.deb' '$x/ctrl' &&
-           grep -q 'libvirt-virtfs-proxy-helper' '$x/ctrl/postinst'"
+expect "libvirtd's AppArmor profile stacks libvirt's helper's profile on it" \
+    grep -q '/libvirt_virtfs_proxy_helper ix -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
+expect "libvirtd's AppArmor profile stacks QEMU's helper's profile on it" \
+    grep -q '/virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper-qemu,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
+dpkg-deb -e "$OUT/libvirt-daemon-system_${DEB_VERSION}_amd64.deb" "$x/ctrl"
+for p in libvirt-virtfs-proxy-helper libvirt-virtfs-proxy-helper-qemu; do
+    expect "libvirt-daemon-system ships the AppArmor profile $p" \
+        grep -q "^profile $p " "$x/etc/apparmor.d/$p"
+    expect "libvirt-daemon-system's postinst loads $p" \
+        grep -Fq "APP_PROFILE=\"/etc/apparmor.d/$p\"" "$x/ctrl/postinst"
+done
 # shellcheck disable=SC2016  # the literal line of the prerm
 for pkg in libvirt-daemon-system libvirt-daemon-driver-qemu; do
     dpkg-deb -e "$OUT/${pkg}_${DEB_VERSION}_amd64.deb" "$x/ctrl-$pkg"

@@ -16,6 +16,7 @@ HARNESS_PKGS=(
     attr                                    # getfattr/setfattr in host-side checks
     iproute2                                # ip: the helper's network namespace
     procps                                  # pgrep, ps
+    bpftool                                 # the BPF device filter of QEMU's cgroup
     python3-pytest python3-libvirt python3-gi python3-libxml2   # tests/virtinst
     gir1.2-libosinfo-1.0 python3-requests
     xvfb xauth dbus-daemon libglib2.0-bin python3-gi-cairo      # virt-manager screenshot

@@ -34,6 +34,7 @@ PKGS=(
     libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
     qemu-system-x86 qemu-utils
     procps iproute2 util-linux attr kmod e2fsprogs less
+    bpftool                 # reads the device filter of a domain's cgroup (BPF map)
 )
 # Units that only slow a throwaway VM's boot; none of them is under test.
 MASK=(apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer

@@ -4,8 +4,8 @@
 # placements, interleaved, rotated every repeat:
 #   free        no pinning at all
 #   h-emu       <vcpupin 0 -> cpu 1> <emulatorpin -> cpu 0>, the helper left
-#               where libvirt puts it: in the domain's emulator cgroup, so its
-#               cpuset pins it with the emulator threads (cpu 0)
+#               where libvirt puts it: in the daemon's cgroups, its threads'
+#               affinity set to the emulator's CPUs (cpu 0)
 #   h-free      same cputune; the helper moved up to the domain's own cpuset
 #               cgroup and unpinned (taskset 0-N): helper free, QEMU pinned
 #   h-vcpu      same cputune; the helper moved into the vcpu0 cpuset cgroup:

@@ -68,7 +68,7 @@ fi
 # ------------------------------------------------------------------ scratch
 # S is 0711 so that the unprivileged client can run bin/proxyclient but not
 # list anything.  The exports and the canary are below P, root's alone
-# (0700 root:root), as libvirt wants a proxy export (series 0030): the
+# (0700 root:root), as libvirt wants a proxy export (series 0029): the
 # helper makes set-uid root programs and device nodes there, which no
 # other user of the host may reach while the run lasts.  Exports sit next
 # to the canary so that "../canary" from an export names the canary on

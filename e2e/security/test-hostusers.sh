@@ -7,7 +7,7 @@
 # makes the export nosuid,nodev for itself and QEMU only; on the host,
 # libvirt starts a helper only for an export that host users cannot reach
 # (a root-owned directory above it closed to others) or that is mounted
-# nosuid,nodev (series 0030, 0031).  Here, as the dedicated user
+# nosuid,nodev (series 0029, 0030).  Here, as the dedicated user
 # proxyfs-hostuser (runuser: no capability, no group but its own):
 #
 #   U1-U5  containment attempts through libvirt: a paused domain, QEMU's

@@ -387,14 +387,18 @@ check "packaged augeas lens parses virtfs_proxy_helper" /opt/helper \
 # AppArmor is not enforced here: the installed profile can only be parsed
 # (apparmor_parser: package apparmor, which make deps installs)
 if command -v apparmor_parser >/dev/null; then
-    check "installed usr.sbin.libvirtd profile parses and stacks the helper's profile" 1 \
+    check "installed usr.sbin.libvirtd profile parses and stacks each helper's profile" 2 \
         "$(apparmor_parser -QK /etc/apparmor.d/usr.sbin.libvirtd >/dev/null 2>&1 &&
-           grep -c 'virtfs-proxy-helper ix -> &libvirt-virtfs-proxy-helper,' /etc/apparmor.d/usr.sbin.libvirtd)"
-    check "installed libvirt-virtfs-proxy-helper profile parses" 0 \
-        "$(apparmor_parser -QK /etc/apparmor.d/libvirt-virtfs-proxy-helper >/dev/null 2>&1; echo $?)"
+           grep -Ec 'proxy.helper ix -> &libvirt-virtfs-proxy-helper(-qemu)?,$' /etc/apparmor.d/usr.sbin.libvirtd)"
+    for p in libvirt-virtfs-proxy-helper libvirt-virtfs-proxy-helper-qemu; do
+        check "installed $p profile parses" 0 \
+            "$(apparmor_parser -QK "/etc/apparmor.d/$p" >/dev/null 2>&1; echo $?)"
+    done
 else
     skip "installed AppArmor profiles parse: no apparmor_parser (apt-get install apparmor, or make deps)"
-    skip "installed libvirt-virtfs-proxy-helper profile parses: no apparmor_parser"
+    for p in libvirt-virtfs-proxy-helper libvirt-virtfs-proxy-helper-qemu; do
+        skip "installed $p profile parses: no apparmor_parser"
+    done
 fi
 if ((PACKAGES_ONLY)); then
     finish || exit 1

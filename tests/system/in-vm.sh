@@ -16,13 +16,23 @@
 #     semantics (chown, mknod, set-group-ID directory, owners on the host),
 #     EROFS and an unchanged host tree, who runs what (QEMU as libvirt-qemu
 #     under its libvirt-UUID profile, the helper as root, in the export,
-#     stacked on libvirtd's profile, in the domain's cgroup, in a mount
-#     namespace of its own with its export rw or ro, nosuid and nodev there);
+#     stacked on libvirtd's profile, in libvirtd's cgroup and not the
+#     domain's, in a mount namespace of its own with its export rw or ro,
+#     nosuid and nodev there); QEMU's device filter (the BPF map of its
+#     cgroup) the same with a proxy share as without;
 #   - QEMU's helper, named in <binary path>: it starts, confined the same
-#     way under the same stacked profile, and destroy stops it;
+#     way under a stacked profile of its own without mounts, and destroy
+#     stops it;
 #   - 'apt-get upgrade' to the next release (+proxyfsN+1) under the
-#     running guest: libvirtd restarts, the QEMU and the helpers are the
-#     same processes, their pidfiles the same files naming the same pids,
+#     running guest, with libvirtd killed (kill -9) and kept down before
+#     it (systemd's restart held off), two more proxy domains' QEMUs gone
+#     meanwhile and their helpers hung: the upgraded libvirtd stops the
+#     old helper, whose binary the upgrade replaced, on its reconnect, and
+#     a start of the domain whose run it never knew about (its status file
+#     removed, as a crash in the middle of a start leaves it) stops that
+#     one's old helper from its locked pidfile; for the guest, the QEMU
+#     and the helpers are the same processes, their pidfiles the same
+#     files naming the same pids,
 #     the guest's writes after the upgrade land, and destroy afterwards,
 #     with both helpers SIGSTOPped first (so that they cannot exit by
 #     themselves when QEMU goes), has the upgraded daemon kill them and
@@ -176,25 +186,6 @@ apt_log() { # apt_log LOG apt-get ARGS...: run it, keep its output in TEST_OUT/L
     fi
 }
 
-# mini_domain NAME [FILESYSTEM-XML]: a domain that needs no guest (no disk,
-# no kernel: the firmware finds nothing to boot and waits), defined. QEMU
-# and the helpers of its shares run all the same, at almost no CPU cost.
-mini_domain() {
-    cat > "$E2E/$1.xml" <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>32</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-${2:-}
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-XML
-    virsh define "$E2E/$1.xml" >/dev/null
-}
 
 step "sys-stock: a domain without proxy shares, running under Debian's libvirt"
 check "virsh uri (Debian's libvirt)" qemu:///system "$(virsh_t 300 uri)"
@@ -232,8 +223,10 @@ check "the stock qemu.conf, with the helper documented: libvirt's own" \
 check "no setting in qemu.conf (stock)" "" "$(grep -Ev '^[[:space:]]*(#|$)' /etc/libvirt/qemu.conf)"
 profiles=$(cat /sys/kernel/security/apparmor/profiles)
 check "libvirtd's profile enforcing" "libvirtd (enforce)" "$(grep -x 'libvirtd (.*)' <<<"$profiles")"
-check "the helper's profile loaded and enforcing" "libvirt-virtfs-proxy-helper (enforce)" \
+check "libvirt's helper's profile loaded and enforcing" "libvirt-virtfs-proxy-helper (enforce)" \
     "$(grep -x 'libvirt-virtfs-proxy-helper (.*)' <<<"$profiles")"
+check "QEMU's helper's profile loaded and enforcing" "libvirt-virtfs-proxy-helper-qemu (enforce)" \
+    "$(grep -x 'libvirt-virtfs-proxy-helper-qemu (.*)' <<<"$profiles")"
 check "libvirtd runs under its profile" "libvirtd (enforce)" "$(aa_label "$(libvirtd_pid)")"
 t=$SECONDS
 check "virsh uri" qemu:///system "$(virsh_t 300 uri)"
@@ -317,8 +310,8 @@ if virsh start --paused "$d4" >/dev/null; then
     check "$d4: QEMU's helper serves the export" "$QEMU_HELPER" "$(readlink "/proc/${h:-0}/exe" 2>&1)"
     if [[ -n $h ]]; then
         check_helper_confined "$h" "$q" "$(libvirtd_pid)"
-        check "$d4: helper stacked on libvirtd's AppArmor profile" \
-            "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$h")"
+        check "$d4: helper under its own profile (no mounts), stacked on libvirtd's" \
+            "libvirt-virtfs-proxy-helper-qemu//&libvirtd (enforce)" "$(aa_label "$h")"
     fi
     virsh destroy "$d4" >/dev/null
     [[ -z $h ]] || wait_gone "$h" 10 || true
@@ -406,13 +399,34 @@ if [[ -n $qpid && -n $hrw && -n $hro ]]; then
         check_helper_confined "$hpid" "$export_dir" "$(libvirtd_pid)" "$mode"
         check "helper stacked on libvirtd's AppArmor profile" \
             "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$hpid")"
-        check "helper in QEMU's cgroup (v2)" "$(cat "/proc/$qpid/cgroup")" "$(cat "/proc/$hpid/cgroup")"
+        check "helper in libvirtd's cgroup, not the domain's (v2)" "0::/system.slice/libvirtd.service" \
+            "$(cat "/proc/$hpid/cgroup")"
     done
     check_match "QEMU's cgroup is the domain's emulator cgroup" '^0::/machine\.slice/machine-qemu.*sys.*main\.scope(/libvirt)?/emulator$' \
         "$(cat "/proc/$qpid/cgroup")"
 else
     fail "no QEMU ($qpid) or helpers ($hrw, $hro) for $dom"
 fi
+
+# ------------------------------------------------------------ QEMU's device filter
+step "QEMU's device filter (the BPF map of its cgroup): the same with a proxy share as without"
+check_match "bpftool is there" '^bpftool v' "$(bpftool version 2>&1 | head -n 1)"
+mini_domain sys-dev-plain
+mini_domain sys-dev-proxy "$(proxy_fs "$(fresh_dir dev-export)" share)"
+for d in sys-dev-plain sys-dev-proxy; do
+    virsh start --paused "$d" >/dev/null || fail "virsh start --paused $d"
+done
+plain=$(device_filter "$(qemu_pid sys-dev-plain || echo 0)")
+proxy=$(device_filter "$(qemu_pid sys-dev-proxy || echo 0)")
+echo "$plain" | sed 's/^/    | /'
+# libvirt's program on the domain's cgroup, its map the device ACL of
+# qemu.conf (/dev/null, /dev/urandom, ...: a dozen entries)
+check_match "without a proxy share: libvirt's device program, its map the device ACL" \
+    '^program on /machine\.slice/DOMAIN/libvirt( key: [^ ]+( [0-9a-f]{2})+ +value:( [0-9a-f]{2})+){5,}$' \
+    "$(tr '\n' ' ' <<<"$plain" | sed 's/ *$//')"
+check "with a proxy share: the same, nothing opened for the helper" "$plain" "$proxy"
+for d in sys-dev-plain sys-dev-proxy; do cleanup_domain "$d"; done
+CUR_DOM=$dom
 
 # ------------------------------------------------------------ upgrade under the guest
 if ((!running)); then
@@ -422,15 +436,53 @@ elif wait_console "$dom" '^PROBE-RUN waitfor ' 900; then
 else
     fail "$dom: the guest never got to its wait"
 fi
-step "the next release ($NEXT) is published: apt-get upgrade while $dom runs"
-ln -sfn "$DATA/repo-2" /srv/proxyfs-repo
+step "libvirtd killed (kill -9) and kept down; meanwhile two proxy domains' QEMUs die, their helpers hung"
+# What a crashed daemon leaves for its upgraded successor. sys-crash is a
+# domain whose QEMU went while libvirtd was down: the daemon's status file
+# names its helper. sys-crash-new stands for a crash in the middle of a
+# start, before libvirtd wrote the domain's status: its status file is
+# removed, so that only the helper's locked pidfile is left. Both helpers
+# are SIGSTOPped, so that they cannot end by themselves when QEMU goes.
+cr=sys-crash cn=sys-crash-new
+xc=$(fresh_dir crash-export) xn=$(fresh_dir crash-new-export)
+mini_domain "$cr" "$(proxy_fs "$xc" share)"
+mini_domain "$cn" "$(proxy_fs "$xn" share)"
+for d in "$cr" "$cn"; do
+    virsh start --paused "$d" >/dev/null || fail "virsh start --paused $d"
+done
+hc=$(helpers_of "$xc") hn=$(helpers_of "$xn") qc=$(qemu_pid "$cr" || true) qn=$(qemu_pid "$cn" || true)
+check_match "$cr and $cn: their QEMUs and helpers run" '^[0-9]+ [0-9]+ [0-9]+ [0-9]+$' "$qc $hc $qn $hn"
+# systemd would restart libvirtd at once (Restart=on-failure): a runtime
+# drop-in keeps it down until the upgrade
+mkdir -p /run/systemd/system/libvirtd.service.d
+printf '[Service]\nRestart=no\n' > /run/systemd/system/libvirtd.service.d/zz-proxyfs-test.conf
+systemctl daemon-reload
 daemon_before=$(libvirtd_pid)
+kill -STOP $hc $hn || true
+kill -KILL "$daemon_before"
+wait_gone "$daemon_before" 10 || true
+kill -KILL $qc $qn || true
+wait_gone "$qc" 10 || true
+wait_gone "$qn" 10 || true
+rm -f "$STATEDIR/$cn.xml"
+check "libvirtd down (killed, not restarted); both QEMUs gone; both helpers there, stopped" \
+    "failed|gone gone|T T" \
+    "$(systemctl is-active libvirtd || true)|$([[ -d /proc/$qc ]] && echo alive || echo gone) $([[ -d /proc/$qn ]] && echo alive || echo gone)|$(for h in $hc $hn; do proc_field "$h" State; done | paste -sd' ')"
+
+step "the next release ($NEXT) is published: apt-get upgrade while $dom runs and libvirtd is down"
+ln -sfn "$DATA/repo-2" /srv/proxyfs-repo
 apt_log update-2.log apt-get update
 t_restart=$(date +%s)
 apt_log upgrade-2.log apt-get upgrade -y -q
 check "all ${#PKGS[@]} libvirt packages at the next version" "${#PKGS[@]} $NEXT ii" "$(pkg_versions)"
+check "the helpers' binary was replaced: the old helpers run a deleted file" \
+    "$OWN_HELPER (deleted) $OWN_HELPER (deleted)" "$(readlink "/proc/$hc/exe") $(readlink "/proc/$hn/exe")"
+echo "   libvirtd after the upgrade: $(systemctl is-active libvirtd || true) (started by the package, or by us now)"
+systemctl start libvirtd
+rm -f /run/systemd/system/libvirtd.service.d/zz-proxyfs-test.conf
+systemctl daemon-reload
 check "libvirtd active again" active "$(systemctl is-active libvirtd)"
-check_match "libvirtd restarted by the upgrade" "^[0-9]+ -> [0-9]+$" \
+check_match "libvirtd is a new process" "^[0-9]+ -> [0-9]+$" \
     "$daemon_before -> $(libvirtd_pid | grep -vx "$daemon_before" || true)"
 check "virsh: $dom still running" running "$(virsh_t 120 domstate "$dom")"
 check "the same QEMU" "$qpid" "$(qemu_pid "$dom" || true)"
@@ -439,6 +491,28 @@ check "the same helper pidfiles, naming the same pids" "fs0 $hrw
 fs1 $hro" "$(pidfiles_with_pids "$dom")"
 check "... the same files (inode, modification time)" "${main_pidfile_stat:-(none at the start)}" "$(pidfiles_stat "$dom")"
 touch "$rw/go-ahead"
+step "what the upgraded libvirtd did with the crashed daemon's helpers"
+check "$cr: shut off by the reconnect (its QEMU was gone)" "shut off" "$(virsh_t 120 domstate "$cr")"
+check "$cr: its old helper $hc stopped by the upgraded libvirtd" gone \
+    "$(wait_gone "$hc" 30 && echo gone || echo "alive, $(proc_field "$hc" State)")"
+check "$cr: no helper pidfile left" "" "$(pidfiles_of "$cr")"
+check "$cn: libvirtd never knew it ran: shut off, its old helper $hn still holds its pidfile" \
+    "shut off|$STATEDIR/virtfs-proxy/$cn.fs0.pid|$hn" \
+    "$(virsh domstate "$cn")|$(pidfiles_of "$cn")|$(cat "$STATEDIR/virtfs-proxy/$cn.fs0.pid" 2>&1)"
+if virsh start --paused "$cn" >/dev/null; then
+    pass "virsh start --paused $cn"
+else
+    fail "virsh start --paused $cn"
+fi
+check "$cn: the start stopped the old helper $hn (a deleted binary) from its locked pidfile" gone \
+    "$(wait_gone "$hn" 30 && echo gone || echo "alive, $(proc_field "$hn" State)")"
+new_hn=$(helpers_of "$xn")
+check_match "$cn: a new helper serves its export, from the new binary" "^[0-9]+ $OWN_HELPER\$" \
+    "$new_hn $(readlink "/proc/${new_hn:-0}/exe")"
+check "$cn: its pidfile names the new helper" "$new_hn" "$(cat "$STATEDIR/virtfs-proxy/$cn.fs0.pid" 2>&1)"
+for d in "$cr" "$cn"; do cleanup_domain "$d"; done
+CUR_DOM=$dom
+
 if ((running)) && wait_console "$dom" '^PROBE-RUN sleep ' 600; then
     pass "$dom streamed its files after the upgrade ($((SECONDS - t_start)) s after start)"
 else
@@ -612,8 +686,9 @@ if [[ -n $added ]]; then
     head -n 60 <<<"$added" | sed 's/^/    + /'
 fi
 check "nothing added to /usr /etc /var /run /opt since before the install" 0 "$(grep -c . <<<"$added" || true)"
-check "its profile stays loaded exactly when Debian's libvirtd profile does" "$(aa_loaded libvirtd)" \
-    "$(aa_loaded libvirt-virtfs-proxy-helper)"
+check "the helpers' profiles stay loaded exactly when Debian's libvirtd profile does" \
+    "$(aa_loaded libvirtd) $(aa_loaded libvirtd)" \
+    "$(aa_loaded libvirt-virtfs-proxy-helper) $(aa_loaded libvirt-virtfs-proxy-helper-qemu)"
 check "no QEMU left running" "" "$(pgrep -x qemu-system-x86 || true)"
 
 # ------------------------------------------------------------ AppArmor
