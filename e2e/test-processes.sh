@@ -87,6 +87,19 @@ check "helper's open fds: stdin, log pipe, its socket, its locked pidfile${own_r
 check "QEMU holds no fd of the helper's end" "" \
     "$(for f in /proc/"$qpid"/fd/*; do [[ $(readlink "$f") == "$hsock" ]] && echo "${f##*/}"; done || true)"
 
+echo "-- what the helper loads"
+# the shared objects mapped into the helper, by file name
+helper_libs=$(awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "/proc/$hpid/maps" | sort -u)
+echo "   $(grep -c . <<<"$helper_libs") shared objects, VmRSS $(proc_field "$hpid" VmRSS) kB: $(paste -sd' ' <<<"$helper_libs")"
+if [[ $HELPER == "$OWN_HELPER" ]]; then
+    # a root process with a hostile client loads no more than it uses:
+    # built without libvirt.so, it maps GLib, libseccomp and the C library
+    check "libvirt's helper maps no libvirt.so, GnuTLS, libxml2, libnl or libselinux" "" \
+        "$(grep -E '^lib(virt|gnutls|xml2|nl|selinux)' <<<"$helper_libs" || true)"
+    check "... and at most 8 shared objects (ld.so, libc, libm, libgcc_s, GLib, PCRE2, libseccomp)" yes \
+        "$( (($(grep -c . <<<"$helper_libs") <= 8)) && echo yes || echo "no: $(paste -sd' ' <<<"$helper_libs")")"
+fi
+
 echo "-- cgroups"
 # cgroup_of PID CONTROLLER: the PID's cgroup path for a v1 controller ('' is
 # the unified hierarchy)

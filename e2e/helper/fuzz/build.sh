@@ -2,7 +2,8 @@
 # Build the libFuzzer target of libvirt's virtfs proxy helper with Debian's
 # clang, against the libvirt work tree (the series' src/util/virproxyserver.c,
 # which also holds the helper's seccomp filter and so needs libseccomp, and
-# virproxyproto.c) and its meson build directory (for config.h).
+# virproxyproto.c and virproxyfd.c, the sources the helper is built from)
+# and its meson build directory (for config.h).
 # Usage: build.sh SRCDIR BUILDDIR [OUTPUT]
 set -eu
 src=${1:?libvirt source tree}
@@ -17,5 +18,6 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
     $(pkg-config --cflags glib-2.0) \
     -o "$out" \
     "$here/fuzz_server.c" "$src/src/util/virproxyserver.c" "$src/src/util/virproxyproto.c" \
+    "$src/src/util/virproxyfd.c" \
     $(pkg-config --libs glib-2.0 libseccomp)
 echo "built $out"

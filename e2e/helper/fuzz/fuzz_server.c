@@ -31,22 +31,7 @@
 #include <sys/xattr.h>
 
 #include "virproxyserver.h"
-#include "virfile.h"
-
-/* libvirt's virFileClose(), which VIR_FORCE_CLOSE uses; the target does
- * not link libvirt */
-int
-virFileClose(int *fdptr,
-             virFileCloseFlags flags G_GNUC_UNUSED)
-{
-    int rc = 0;
-
-    if (*fdptr < 0)
-        return 0;
-    rc = close(*fdptr);
-    *fdptr = -1;
-    return rc;
-}
+#include "virproxyfd.h"
 
 static char *base;
 static char *root;
@@ -203,7 +188,7 @@ checkReply(uint32_t type)
                 die("an fd of a special file was passed");
             if (sb.st_ino == canaryst.st_ino && sb.st_dev == canaryst.st_dev)
                 die("the canary outside the export was opened");
-            VIR_FORCE_CLOSE(reply.fd);
+            VIR_PROXY_FD_CLOSE(reply.fd);
         }
     } else {
         uint32_t rtype;
