@@ -277,6 +277,9 @@ expect "libvirt-daemon-driver-qemu ships libvirt's own helper" \
     test -x "$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper"
 expect "libvirt's own helper is linked with libseccomp" \
     sh -c "objdump -p '$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper' | grep -q 'NEEDED *libseccomp'"
+# (a root process with a hostile client: "util: Build libvirt_virtfs_proxy_helper without libvirt.so")
+expect "libvirt's own helper needs no libvirt.so: GLib, libseccomp and the C runtime only" \
+    sh -c "objdump -p '$x/usr/lib/libvirt/libvirt_virtfs_proxy_helper' | awk '\$1 == \"NEEDED\" { n++ } \$1 == \"NEEDED\" && \$2 !~ /^lib(c|gcc_s|glib-2[.]0|seccomp)[.]so[.]/ { bad = 1 } END { exit bad || !n }'"
 expect "libvirtd's AppArmor profile stacks libvirt's helper's profile on it" \
     grep -q '/libvirt_virtfs_proxy_helper ix -> &libvirt-virtfs-proxy-helper,' "$x/etc/apparmor.d/usr.sbin.libvirtd"
 expect "libvirtd's AppArmor profile stacks QEMU's helper's profile on it" \
