@@ -168,7 +168,7 @@ CONF
     mv -f "$etc/.qemu.conf.new" "$etc/qemu.conf"       # no reader sees half of it
     cat > "$etc/virtqemud.conf" <<CONF
 # Written by e2e/lib.sh: a log of what the daemon did, for failed tests.
-log_filters = "1:util.conf 1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:util.proxyhelper 1:util.command 1:util.cgroup 2:qemu"
+log_filters = "1:util.conf 1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:qemu.virtfs_proxy_helper 1:util.command 1:util.cgroup 2:qemu"
 log_outputs = "1:file:$E2E/virtqemud.log"
 CONF
 }

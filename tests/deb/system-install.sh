@@ -425,7 +425,7 @@ EOF
 cat >> /etc/libvirt/libvirtd.conf <<EOF
 
 # Added by tests/deb/system-install.sh: what the daemon did, for failed tests.
-log_filters = "1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:util.proxyhelper 1:util.command 2:qemu"
+log_filters = "1:qemu.qemu_extdevice 1:qemu.virtfs_proxy 1:qemu.qemu_process 1:qemu.virtfs_proxy_helper 1:util.command 2:qemu"
 log_outputs = "1:file:$E2E/libvirtd.log"
 EOF
 ln -sf libvirtd.log "$E2E/virtqemud.log"        # where lib.sh's debug_dump looks
