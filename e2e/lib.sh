@@ -59,17 +59,24 @@ helper_log_done() {
         echo Done
     fi
 }
+# wait_until SECONDS COMMAND...: run COMMAND every 0.1 s until it
+# succeeds (0) or SECONDS have passed (1)
+wait_until() {
+    local i secs=$1
+    shift
+    for ((i = 0; i < secs * 10; i++)); do
+        "$@" && return 0
+        sleep 0.1
+    done
+    return 1
+}
 # helper_log_last FILE: the last line of a helper's log FILE, once it is
 # helper_log_done's (5 s at most): virtlogd writes what the helper said
 # last a moment after the helper has gone, later still on a loaded machine
+helper_log_ended() { [[ $(tail -n 1 "$1" 2>/dev/null) == "$(helper_log_done)" ]]; }
 helper_log_last() {
-    local i last=
-    for ((i = 0; i < 50; i++)); do
-        last=$(tail -n 1 "$1" 2>/dev/null) || true
-        [[ $last == "$(helper_log_done)" ]] && break
-        sleep 0.1
-    done
-    echo "$last"
+    wait_until 5 helper_log_ended "$1" || true
+    tail -n 1 "$1" 2>/dev/null || true
 }
 STATEDIR=${E2E_STATEDIR:-$VARDIR/run/libvirt/qemu}
 VIRSH=${E2E_VIRSH:-$PREFIX/bin/virsh}
@@ -358,14 +365,8 @@ fs_xml() {
 }
 
 # wait_shutoff NAME SECONDS: wait until the domain is no longer running
-wait_shutoff() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        [[ $(virsh domstate "$1" 2>/dev/null) == "shut off" ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+is_shutoff() { [[ $(virsh domstate "$1" 2>/dev/null) == "shut off" ]]; }
+wait_shutoff() { wait_until "$2" is_shutoff "$1"; }
 
 # The pidfile of the helper of filesystem ALIAS (fs0, ...) of domain NAME
 # is $STATEDIR/virtfs-proxy/NAME.ALIAS.pid (the same in every run).
@@ -767,26 +768,13 @@ sig_pending() {
 daemon_fds() { local pid; pid=$(daemon_pid virtqemud) && find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 
 # wait_fds N: wait (5 s at most) for the daemon's fd count to be N
-wait_fds() {
-    local i
-    for ((i = 0; i < 50; i++)); do
-        [[ $(daemon_fds) == "$1" ]] && return 0
-        sleep 0.1
-    done
-    return 0                        # the caller checks the count
-}
+daemon_fds_are() { [[ $(daemon_fds) == "$1" ]]; }
+wait_fds() { wait_until 5 daemon_fds_are "$1" || true; }   # the caller checks the count
 
 # wait_gone PID SECONDS: wait until process PID no longer exists
-wait_gone() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        [[ -d /proc/$1 ]] || return 0
-        # a zombie counts as gone
-        [[ $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) == Z ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# (a zombie counts as gone)
+process_gone() { [[ ! -d /proc/$1 || $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) == Z ]]; }
+wait_gone() { wait_until "$2" process_gone "$1"; }
 
 # require_root NAME: tests need root; say so and exit 0 otherwise
 require_root() {
