@@ -771,6 +771,19 @@ daemon_fds() { local pid; pid=$(daemon_pid virtqemud) && find "/proc/$pid/fd" -m
 daemon_fds_are() { [[ $(daemon_fds) == "$1" ]]; }
 wait_fds() { wait_until 5 daemon_fds_are "$1" || true; }   # the caller checks the count
 
+# stop_process PID...: SIGSTOP each PID and wait (5 s at most) until it is
+# stopped (State T): the signal takes effect only when the process next
+# runs, later on a loaded machine. Returns 1 if one did not stop.
+is_stopped() { [[ $(proc_field "$1" State) == T ]]; }
+stop_process() {
+    local p rc=0
+    for p in "$@"; do
+        kill -STOP "$p" 2>/dev/null || rc=1
+        wait_until 5 is_stopped "$p" || rc=1
+    done
+    return "$rc"
+}
+
 # wait_gone PID SECONDS: wait until process PID no longer exists
 # (a zombie counts as gone)
 process_gone() { [[ ! -d /proc/$1 || $(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null) == Z ]]; }

@@ -195,7 +195,7 @@ if case_on g; then
     virsh start --paused "$dom" >/dev/null
     HPID=$(helpers_of "$dir")
     check_match "$dom: one helper runs" '^[0-9]+$' "$HPID"
-    [[ -z $HPID ]] || kill -STOP "$HPID"
+    [[ -z $HPID ]] || stop_process "$HPID" || true
     check "$dom: helper $HPID stopped (State T)" T "$(proc_field "${HPID:-0}" State)"
     t=$SECONDS
     virsh_t 60 destroy "$dom" >/dev/null &

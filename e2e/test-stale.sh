@@ -72,7 +72,7 @@ define_domain "$dom" "proxyfs.run=none" "$(proxy_fs "$dir" share)"
 crash_run "$dom" "$dir"
 old=$HPID
 # stopped, the helper does not see QEMU go and keeps its pidfile locked
-kill -STOP "$old"
+stop_process "$old" || true
 kill -KILL "$QPID"
 wait_gone "$QPID" 5 || fail "QEMU $QPID survived SIGKILL"
 restart_virtqemud
@@ -141,7 +141,7 @@ check "$dom: the status XML records the helper's pid and start time" \
 restart_virtqemud
 check "$dom: still there (paused) after the restart" "paused" "$(virsh domstate "$dom")"
 check "$dom: the same helper" "$h" "$(helpers_of "$dir")"
-kill -STOP "$h"
+stop_process "$h" || true
 overwrite_pidfile "$dom" "$bystander"
 t=$SECONDS
 virsh destroy "$dom" >/dev/null

@@ -289,7 +289,7 @@ fi
 # which AppArmor allows only between the daemon and the helper's profile.
 if virsh start --paused "$d2" >/dev/null; then
     h=$(helpers_of "$x")
-    [[ -z $h ]] || kill -STOP "$h"
+    [[ -z $h ]] || stop_process "$h" || true
     t=$SECONDS
     virsh destroy "$d2" >/dev/null
     [[ -z $h ]] || wait_gone "$h" 30 || true
@@ -458,7 +458,7 @@ mkdir -p /run/systemd/system/libvirtd.service.d
 printf '[Service]\nRestart=no\n' > /run/systemd/system/libvirtd.service.d/zz-proxyfs-test.conf
 systemctl daemon-reload
 daemon_before=$(libvirtd_pid)
-kill -STOP $hc $hn || true
+stop_process $hc $hn || true
 kill -KILL "$daemon_before"
 wait_gone "$daemon_before" 10 || true
 kill -KILL $qc $qn || true
@@ -526,7 +526,7 @@ step "virsh destroy of $dom, under the upgraded daemon, its helpers SIGSTOPped f
 # A helper ends by itself once QEMU closes its socket: stopped, it cannot,
 # and only the upgraded daemon (which knows them from the pidfiles of the
 # daemon before it) can end them.
-for h in $hrw $hro; do kill -STOP "$h"; done
+stop_process $hrw $hro || true
 check "helpers $hrw $hro stopped (State T)" "T T" \
     "$(for h in $hrw $hro; do awk '$1 == "State:" { print $2 }' "/proc/$h/status"; done | paste -sd' ')"
 t=$SECONDS
