@@ -84,7 +84,7 @@ test-security: install guest
 guest:
 	@e2e/guest/build-guest.sh
 # every scenario on libvirt's helper (the default), then a smoke run on QEMU's
-E2E_QEMU_SMOKE = semantics processes readonly lifecycle virsh
+E2E_QEMU_SMOKE = semantics processes readonly lifecycle virsh idmap
 e2e: install guest
 	@e2e/run.sh
 	@E2E_HELPER=qemu e2e/run.sh $(E2E_QEMU_SMOKE)

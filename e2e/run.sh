@@ -18,7 +18,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib.sh"
 
-ALL=(semantics processes readonly mixed lifecycle stale virsh contrast ownhelper)
+ALL=(semantics processes readonly mixed lifecycle stale virsh contrast ownhelper idmap)
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "e2e: SKIPPED: the end-to-end tests need root (they run libvirt's system daemon, start"

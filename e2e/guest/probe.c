@@ -23,6 +23,12 @@
  *                                a user creates (all must work)
  *   probe longpath DIR           a file 4000 bytes below DIR: create, write,
  *                                read, stat, chmod, rename, remove
+ *   probe idmap DIR              guest root on a share whose ids the helper
+ *                                maps (DIR must hold `hostroot`, a file of an
+ *                                unmapped host owner): what the guest sees
+ *                                and may do
+ *   probe whoami                 print PROBE-WHOAMI <uid> <euid> (run on the
+ *                                host from a set-user-ID copy)
  *   probe gen-data [BYTES]       the deterministic stream, to stdout
  *   probe gen-checksum [BYTES]   its SHA-256, in hex
  *   probe selftest               check the built-in SHA-256
@@ -999,6 +1005,125 @@ static int scenario_sgid(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* idmap: guest root on a share whose helper serves from a user         */
+/* namespace with an id map.  Inside the guest, everything of the      */
+/* pjdfstest kind works as on any passthrough share, for mapped ids;   */
+/* an id outside the map cannot be set (EINVAL), a device node cannot  */
+/* be made (EPERM), and a file of an unmapped host owner is the        */
+/* overflow id's (65534), which root may not take over.  The host      */
+/* checks what the same files are there.                               */
+/* ------------------------------------------------------------------ */
+
+/* Copy this program (/proc/self/exe) to @path, mode 0755 */
+static int copy_self(const char *path)
+{
+    char buf[65536];
+    int in, out;
+    ssize_t n;
+    int rc = 0;
+
+    if ((in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    if ((out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755)) < 0) {
+        close(in);
+        return -1;
+    }
+    while ((n = read_full(in, buf, sizeof(buf))) > 0) {
+        if (write_all(out, buf, n) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (n < 0)
+        rc = -1;
+    close(in);
+    if (close(out) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int scenario_idmap(void)
+{
+    const char *path = at("idm");
+    struct stat st;
+    int rc;
+
+    umask(0);
+    if (lstat(path, &st) == 0)
+        expect_ok("cleanup", path,
+                  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
+    if (expect_ok("mkdir", path, mkdir(path, 0755)) < 0)
+        return summary();
+
+    /* root's file, a set-user-ID copy of this program, a user's file */
+    if (make_file("idm/root-file", 0644, "root\n") == 0)
+        check_owner("idm/root-file", 0, 0);
+    path = at("idm/suid");
+    if (expect_ok("copy", path, copy_self(path)) == 0) {
+        do_chown("idm/suid", 0, 0);
+        do_chmod("idm/suid", 04755);
+    }
+    if (make_file("idm/user-file", 0644, "user\n") == 0)
+        do_chown("idm/user-file", 1000, 1000);
+    check_owner("idm/user-file", 1000, 1000);
+    if (make_file("idm/nobody-file", 0644, "nobody\n") == 0)
+        do_chown("idm/nobody-file", 65534, 65534);
+
+    /* a set-group-ID directory of another group: what root and a user
+     * create there takes its group */
+    if (expect_ok("mkdir", at("idm/sgid"), mkdir(at("idm/sgid"), 0777)) == 0) {
+        do_chown("idm/sgid", 0, 1000);
+        do_chmod("idm/sgid", 02777);
+        if (make_file("idm/sgid/root-file", 0644, "root\n") == 0)
+            check_owner("idm/sgid/root-file", 0, 1000);
+        if (expect_ok("mkdir", at("idm/sgid/sub"), mkdir(at("idm/sgid/sub"), 0755)) == 0 &&
+            lstat(at("idm/sgid/sub"), &st) == 0) {
+            if (!(st.st_mode & S_ISGID) || st.st_gid != 1000)
+                report_fail("sgid-inherit", at("idm/sgid/sub"), "MISMATCH");
+            else
+                report_ok("sgid-inherit", at("idm/sgid/sub"), "1000 g+s");
+        }
+        if (as_user(1000, 1000) == 0) {
+            rc = make_file("idm/sgid/user-file", 0600, "user\n");
+            as_root();
+            if (rc == 0)
+                check_owner("idm/sgid/user-file", 1000, 1000);
+        } else {
+            report_fail("as-user", at("idm/sgid/user-file"), "EPERM");
+        }
+    }
+
+    /* FIFOs and sockets need no privilege; device nodes need the host's */
+    path = at("idm/fifo");
+    expect_ok("mkfifo", path, mkfifo(path, 0600));
+    path = at("idm/socket");
+    expect_ok("mknod-sock", path, mknod(path, S_IFSOCK | 0600, 0));
+    path = at("idm/null");
+    expect_errno("mknod", path, mknod(path, S_IFCHR | 0666, makedev(1, 3)), EPERM);
+    path = at("idm/sda");
+    expect_errno("mknod-blk", path, mknod(path, S_IFBLK | 0666, makedev(8, 0)), EPERM);
+
+    /* ids outside the map */
+    path = at("idm/user-file");
+    expect_errno("chown-unmapped", path, lchown(path, 70000, 1000), EINVAL);
+    expect_errno("chgrp-unmapped", path, lchown(path, 1000, 70000), EINVAL);
+    check_owner("idm/user-file", 1000, 1000);
+
+    /* host root's file: the overflow id's, and out of root's reach */
+    check_owner("hostroot", 65534, 65534);
+    path = at("hostroot");
+    expect_errno("chown-hostroot", path, lchown(path, 0, 0), EPERM);
+    expect_errno("chmod-hostroot", path, chmod(path, 04777), EPERM);
+    return summary();
+}
+
+static int whoami(void)
+{
+    printf("PROBE-WHOAMI %u %u\n", (unsigned)getuid(), (unsigned)geteuid());
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* longpath: a file 4000 bytes below DIR, in 40 directories            */
 /* ------------------------------------------------------------------ */
 
@@ -1303,10 +1428,10 @@ static int selftest(void)
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: probe semantics|readonly|contrast|rootgid DIR\n"
+            "usage: probe semantics|readonly|contrast|rootgid|sgid|longpath|idmap DIR\n"
             "       probe io|stream DIR [MAX-FILES [SECONDS]]\n"
             "       probe gen-data|gen-checksum [BYTES]\n"
-            "       probe selftest\n");
+            "       probe selftest|whoami\n");
     return 2;
 }
 
@@ -1334,6 +1459,8 @@ int main(int argc, char **argv)
 
     if (strcmp(cmd, "selftest") == 0)
         return selftest();
+    if (strcmp(cmd, "whoami") == 0)
+        return whoami();
     if (strcmp(cmd, "gen-data") == 0 || strcmp(cmd, "gen-checksum") == 0) {
         unsigned long long bytes = argc > 2 ? number(argv[2]) : BIG_SIZE;
 
@@ -1369,5 +1496,7 @@ int main(int argc, char **argv)
         return scenario_sgid();
     if (strcmp(cmd, "longpath") == 0)
         return scenario_longpath();
+    if (strcmp(cmd, "idmap") == 0)
+        return scenario_idmap();
     return usage();
 }
