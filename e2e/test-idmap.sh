@@ -121,4 +121,37 @@ else
 fi
 
 rm -rf "$dir"
+
+# Two running domains whose maps overlap: a set-uid program of one range
+# reaches the other's files. libvirt warns in the starting domain's log,
+# naming the other domain and the shared ids; a disjoint map gets no
+# warning. Paused domains without a guest: the helpers run all the same.
+echo "-- maps of running domains: 0:100000:65536, then 0:150000:65536 (overlaps), then 0:300000:65536"
+idmap_of() { printf "<idmap><uid start='0' target='%s' count='65536'/><gid start='0' target='%s' count='65536'/></idmap>" "$1" "$1"; }
+for t in 100000 150000 300000; do
+    d=$(fresh_dir "idmap-$t" "$t:$t")
+    mini_domain "e2e-idmap-$t" "$(proxy_fs "$d" share "$(idmap_of "$t")")"
+    rm -f "$DOMLOGDIR/e2e-idmap-$t.log"
+    virsh start --paused "e2e-idmap-$t" >/dev/null || fail "virsh start --paused e2e-idmap-$t"
+done
+warning="warning: the <idmap> of filesystem 'share' maps to host uids 150000-165535, which filesystem 'share' of running domain 'e2e-idmap-100000' maps to as well: host users who can run a set-user-ID program of one range reach the other domain's files too; give each domain a range of its own"
+check "the overlapping domain's log warns, naming the other domain and the ids" "$warning" \
+    "$(grep '^warning: the <idmap>' "$DOMLOGDIR/e2e-idmap-150000.log" 2>&1)"
+check "the first domain's log has no warning" "" "$(grep '^warning: the <idmap>' "$DOMLOGDIR/e2e-idmap-100000.log" 2>&1)"
+check "the disjoint domain's log has no warning" "" "$(grep '^warning: the <idmap>' "$DOMLOGDIR/e2e-idmap-300000.log" 2>&1)"
+# the map of a domain that is gone no longer counts
+virsh destroy e2e-idmap-100000 >/dev/null
+virsh destroy e2e-idmap-150000 >/dev/null
+rm -f "$DOMLOGDIR/e2e-idmap-150000.log"
+virsh start --paused e2e-idmap-150000 >/dev/null || fail "virsh start --paused e2e-idmap-150000 (again)"
+check "once that domain is destroyed, no warning" "" "$(grep '^warning: the <idmap>' "$DOMLOGDIR/e2e-idmap-150000.log" 2>&1)"
+# nor does a daemon restart forget the maps of running domains
+virsh start --paused e2e-idmap-100000 >/dev/null || fail "virsh start --paused e2e-idmap-100000 (again)"
+restart_virtqemud
+virsh destroy e2e-idmap-150000 >/dev/null
+rm -f "$DOMLOGDIR/e2e-idmap-150000.log"
+virsh start --paused e2e-idmap-150000 >/dev/null || fail "virsh start --paused e2e-idmap-150000 (after the restart)"
+check "after a daemon restart, the running domain's map still counts" "$warning" \
+    "$(grep '^warning: the <idmap>' "$DOMLOGDIR/e2e-idmap-150000.log" 2>&1)"
+for t in 100000 150000 300000; do cleanup_domain "e2e-idmap-$t"; done
 summary "$NAME"
