@@ -57,7 +57,8 @@ ID='' E='' DOM='' QPID='' QFD='' HPID='' OUT='' RUN=0 ERRS=()
 # attempt ID [RUNS WAIT]: a fresh export E served by a paused domain's
 # helper; with RUNS the guest boots first, mounts the share, runs RUNS and
 # is paused once its console shows WAIT. FSEXTRA (say <readonly/>) goes
-# into the share's XML.
+# into the share's XML; with OWNER (say 100000:100000), the export's top
+# directory gets that owner, as an id-mapped share's needs.
 attempt() {
     ID=$1 RUN=0 ERRS=()
     local runs=${2:-io:/mnt/share:5:20}
@@ -65,6 +66,7 @@ attempt() {
     mkdir "$E/sub"
     printf 'inside-export\n' > "$E/file"
     chmod 0755 "$E" "$E/sub"
+    [[ -z ${OWNER:-} ]] || chown "$OWNER" "$E"
     define_domain "$DOM" "proxyfs.mounts=share:/mnt/share proxyfs.run=$runs proxyfs.timeout=60" \
         "$(proxy_fs "$E" share "${FSEXTRA:-}")"
     FDS=$(daemon_fds)
@@ -265,6 +267,45 @@ for n in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do want "$n" EROFS; done
 want 16 "ok fd#1 $(ino_re "$E/file") .*"
 host "the export is unchanged" test "$(tree_listing "$E"; getfattr -h -R -d -m - "$E" 2>/dev/null)" = "$before"
 finish
+
+# H12-H13: the helper of an id-mapped share (libvirt's only: libvirt
+# refuses QEMU's for it). The kernel maps whatever QEMU asks for: what it
+# makes belongs to the mapped range, device nodes and ids outside the map
+# fail, the files of host root's (the export's file and sub) are out of its
+# reach, and a set-uid program it makes runs as the mapped root, not root.
+IDMAP="<idmap><uid start='0' target='100000' count='65536'/><gid start='0' target='100000' count='65536'/></idmap>"
+if ours; then
+    echo "-- H12: device nodes, ids outside the map and host root's files, on an id-mapped share"
+    FSEXTRA=$IDMAP OWNER=100000:100000 attempt H12-idmap
+    pc -- mknod pxc-null c0666 1:3 0 0  mknod pxc-disk b0600 "$(mountpoint -d /)" 0 0 \
+          create pxc-root 'wronly|creat|excl' 06755 0 0  chown pxc-root 70000 0 \
+          create pxc-far 'wronly|creat|excl' 0644 70000 0  chown file 0 0  chmod file 04777 \
+          chown pxc-root 4294967294 0  mkdir pxc-dir 0777 1000 1000  rename file pxc-moved \
+          remove file
+    want 1 EPERM; want 2 EPERM; want 3 'ok fd#1 .*'; want 4 EINVAL; want 5 EPERM; want 6 EPERM
+    want 7 EPERM; want 8 EINVAL; want 9 ok; want 10 ok; want 11 ENOENT
+    host "no device node in the export" test -z "$(find "$E" \( -type b -o -type c \) -print)"
+    host "what QEMU made is the mapped range's: pxc-root 100000:100000 6755" \
+        test "$(stat -c '%u:%g %a' "$E/pxc-root")" = "100000:100000 6755"
+    host "pxc-dir 101000:101000 777" test "$(stat -c '%u:%g %a' "$E/pxc-dir")" = "101000:101000 777"
+    host "host root's file is unchanged, and only moved" \
+        test "$(stat -c '%u:%g %a' "$E/pxc-moved")" = "0:0 644"
+    host "nothing new of host root's" \
+        test "$(find "$E" -mindepth 1 -uid 0 -printf '%P\n' | sort | paste -sd' ')" = "pxc-moved sub"
+    finish
+
+    # executed through the helper's directory fd, the file is on the helper's
+    # nosuid copy of the export (as in H10); on the host it is set-uid to
+    # the mapped root, which test-idmap runs as an unprivileged host user
+    echo "-- H13: a set-uid program made on an id-mapped share, executed without no-new-privs"
+    FSEXTRA=$IDMAP OWNER=100000:100000 attempt H13-idmap-setuid
+    pc --without-no-new-privs -- create pxc-suid 'wronly|creat|excl' 0755 0 0  write-self 1  close 1 \
+          chmod pxc-suid 04755  open / directory  local-execat 2 pxc-suid
+    want 1 'ok fd#1 .*'; want 2 'ok wrote=[0-9]+'; want 3 ok; want 4 'ok fd#2 .*'
+    want 5 "ok out=\"WHOAMI uid=$quid euid=$quid .*"
+    host "the file is set-uid 100000, not root" test "$(stat -c '%a %u' "$E/pxc-suid")" = "4755 100000"
+    finish
+fi
 
 echo "containment-libvirt: $N_ATT attempts, $N_CONT contained"
 summary "$NAME"
