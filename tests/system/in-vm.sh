@@ -268,6 +268,46 @@ main_pidfiles=$(pidfiles_with_pids "$dom") main_pidfile_stat=$(pidfiles_stat "$d
 check "the helper pidfiles name the two helpers (fs0 the share's, fs1 the read-only one's)" "fs0 $hrw
 fs1 $hro" "$main_pidfiles"
 
+# ------------------------------------------------------------ id-mapped share
+# A second, short guest (it powers off after its probe) on a share with
+# <idmap>, in a directory that host users can reach, started with
+# unprivileged user namespaces off (Debian's
+# kernel.unprivileged_userns_clone=0): libvirt's helper creates its
+# namespace as root, so nothing may depend on that setting.
+step "guest sys-idmap: an <idmap> share (0:100000:65536) below a directory host users can reach"
+di=sys-idmap
+xi=$(shared_dir idmap-export)
+printf 'host root\n' > "$xi/hostroot"
+chmod 0644 "$xi/hostroot"
+chown 100000:100000 "$xi"
+define_domain "$di" "quiet proxyfs.mounts=share:/mnt/share proxyfs.run=idmap:/mnt/share" \
+    "$(proxy_fs "$xi" share "<idmap>
+        <uid start='0' target='100000' count='65536'/>
+        <gid start='0' target='100000' count='65536'/>
+      </idmap>")"
+userns_was=$(cat /proc/sys/kernel/unprivileged_userns_clone)
+echo 0 > /proc/sys/kernel/unprivileged_userns_clone
+check "kernel.unprivileged_userns_clone 0 for the start" 0 "$(cat /proc/sys/kernel/unprivileged_userns_clone)"
+t_idmap=$SECONDS
+idmap_running=1
+if out=$(virsh start "$di" 2>&1); then
+    pass "virsh start $di"
+else
+    fail "virsh start $di: $out"
+    idmap_running=0
+fi
+echo "$userns_was" > /proc/sys/kernel/unprivileged_userns_clone
+hi=$(helpers_of "$xi")
+check "$di: helper stacked on libvirtd's AppArmor profile" \
+    "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "${hi:-none}")"
+check "$di: the helper's uid_map and gid_map" "0 100000 65536|0 100000 65536" \
+    "$(awk '{ print $1, $2, $3 }' "/proc/${hi:-none}/uid_map" 2>&1)|$(awk '{ print $1, $2, $3 }' "/proc/${hi:-none}/gid_map" 2>&1)"
+check "$di: the helper runs as host uid and gid 100000" "100000 100000 100000 100000|100000 100000 100000 100000" \
+    "$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "/proc/${hi:-none}/status")|$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' "/proc/${hi:-none}/status")"
+itsns=$(readlink "/proc/${hi:-none}/ns/user" 2>&1) || true
+check "$di: the helper's user namespace is not the host's" "yes" \
+    "$([[ $itsns == user:* && $itsns != "$(readlink /proc/1/ns/user)" ]] && echo yes || echo "no: $itsns")"
+
 # ------------------------------------------------------------ meanwhile
 # What needs no guest runs while the guest boots.
 step "virsh destroy of a running domain (paused: no guest needed) leaves nothing"
@@ -426,6 +466,38 @@ check_match "without a proxy share: libvirt's device program, its map the device
     "$(tr '\n' ' ' <<<"$plain" | sed 's/ *$//')"
 check "with a proxy share: the same, nothing opened for the helper" "$plain" "$proxy"
 for d in sys-dev-plain sys-dev-proxy; do cleanup_domain "$d"; done
+CUR_DOM=$dom
+
+# ------------------------------------------------------------ sys-idmap's files
+step "what the sys-idmap guest made, seen from the host and by an unprivileged user"
+if ((!idmap_running)); then
+    fail "$di did not start: no checks of its share"
+else
+    if wait_shutoff "$di" 900; then
+        pass "$di ran and shut off by itself ($((SECONDS - t_idmap)) s after start)"
+    else
+        fail "$di still running $((SECONDS - t_idmap)) s after start"
+        virsh destroy "$di" >/dev/null 2>&1 || true
+    fi
+    check "$di: guest PROBE-EXIT" 0 "$(probe_exit "$di")"
+    check "$di: in the guest, device nodes EPERM, ids outside the map EINVAL, host root's file 65534 and out of reach" \
+        "mknod=EPERM mknod-blk=EPERM chown-unmapped=EINVAL chgrp-unmapped=EINVAL owner=65534:65534 chown-hostroot=EPERM chmod-hostroot=EPERM" \
+        "$(console "$di" | awk '$1 == "PROBE" && ($2 ~ /^(mknod|mknod-blk|chown-unmapped|chgrp-unmapped|chown-hostroot|chmod-hostroot)$/ || $3 ~ /hostroot$/) && $4 == "ok" { print $2 "=" $5 }' | paste -sd' ')"
+    check "$di: nothing failed in the guest" "PROBE-SUMMARY 0 fail" \
+        "$(console "$di" | sed -n 's/^\(PROBE-SUMMARY\) [0-9]* ok \([0-9]* fail\)$/\1 \2/p' | tail -n 1)"
+    check "$di: on the host, every id shifted by 100000" \
+        "root-file 100000:100000 644|suid 100000:100000 4755|user-file 101000:101000 644|nobody-file 165534:165534 644|sgid/user-file 101000:101000 600|fifo 100000:100000 600" \
+        "$(for f in root-file suid user-file nobody-file sgid/user-file fifo; do
+               printf '%s %s|' "$f" "$(stat -c '%u:%g %a' "$xi/idm/$f" 2>&1)"
+           done | sed 's/|$//')"
+    check "$di: no device node on the host, host root's file untouched" "|0:0 644" \
+        "$(find "$xi" \( -type b -o -type c \) -printf '%P ')|$(stat -c '%u:%g %a' "$xi/hostroot")"
+    ensure_host_user
+    check_user "$di: $HOST_USER runs the guest's set-uid program with euid 100000, not 0" 0 \
+        "PROBE-WHOAMI $HUID 100000" "$xi/idm/suid" whoami
+fi
+cleanup_domain "$di"
+rm -rf "$xi"
 CUR_DOM=$dom
 
 # ------------------------------------------------------------ upgrade under the guest

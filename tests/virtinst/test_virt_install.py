@@ -64,6 +64,33 @@ def test_refuses_mapped_with_proxy():
             "'passthrough', not 'mapped'") in proc.stderr
 
 
+IDMAP_OPT = (FS_OPT + ",idmap.uid.start=0,idmap.uid.target=100000,"
+             "idmap.uid.count=65536,idmap.gid.start=0,idmap.gid.target=100000,"
+             "idmap.gid.count=65536")
+IDMAP_FS = PATCHED_FS.replace("""      <driver type="proxy"/>
+""", """      <driver type="proxy"/>
+      <idmap>
+        <uid start="0" target="100000" count="65536"/>
+        <gid start="0" target="100000" count="65536"/>
+      </idmap>
+""")
+
+
+def test_print_xml_idmap_patched():
+    proc = virt_install(TREE, "--connect", "test:///default",
+                        "--filesystem", IDMAP_OPT, *BASE_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    assert filesystem_xml(proc.stdout) == IDMAP_FS
+
+
+def test_print_xml_idmap_pristine_unknown():
+    # Debian's virt-install has no idmap for filesystems
+    proc = virt_install(pristine_tree(), "--connect", "test:///default",
+                        "--filesystem", IDMAP_OPT, *BASE_ARGS)
+    assert proc.returncode == 1
+    assert "Unknown --filesystem options: ['idmap." in proc.stderr, proc.stderr
+
+
 # ---------------------------------------------------------------- the daemon
 
 def private_daemon():
@@ -131,6 +158,20 @@ def test_private_daemon_accepts_patched_xml():
                      r"<driver type='proxy'/>\s*"
                      r"<source dir='/srv/share'/>\s*"
                      r"<target dir='share'/>", dumped), dumped
+
+
+def test_private_daemon_keeps_idmap():
+    domain_xml = virt_install_private(TREE, "--filesystem", IDMAP_OPT)
+    assert filesystem_xml(domain_xml) == IDMAP_FS
+    name = "virtinst-proxyfs-idmap-%d" % os.getpid()
+    dumped = define_and_dump(domain_xml.replace(
+        "<name>virtinst-proxyfs-test</name>", "<name>%s</name>" % name))
+    assert re.search(r"<driver type='proxy'/>\s*"
+                     r"<idmap>\s*"
+                     r"<uid start='0' target='100000' count='65536'/>\s*"
+                     r"<gid start='0' target='100000' count='65536'/>\s*"
+                     r"</idmap>\s*"
+                     r"<source dir='/srv/share'/>", dumped), dumped
 
 
 def test_private_daemon_refuses_pristine_xml():
