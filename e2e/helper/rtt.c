@@ -7,6 +7,7 @@
  * on an export of its own, holding a directory "d" with a file "f". Then,
  * ROUNDS times, every helper in turn gets COUNT requests of each kind:
  *   lstat         LSTAT "//d/f"
+ *   getversion    GETVERSION "//d/f" (the guest asks it with every getattr)
  *   create+remove CREATE "//d/n" by uid 0 (the fd closed at once), REMOVE
  *   create+remove as user  the same with uid and gid 1000
  * encoded as QEMU 7.2's 9p-proxy.c does (a path QEMU holds as a V9fsPath
@@ -32,10 +33,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-enum { T_CREATE = 3, T_LSTAT = 8, T_REMOVE = 16 };
-enum { K_LSTAT, K_CREATE_ROOT, K_CREATE_USER, K_LAST };
+enum { T_CREATE = 3, T_LSTAT = 8, T_REMOVE = 16, T_GETVERSION = 21 };
+enum { K_LSTAT, K_GETVERSION, K_CREATE_ROOT, K_CREATE_USER, K_LAST };
 static const char *kind_name[K_LAST] = {
-    "lstat", "create+remove", "create+remove as user",
+    "lstat", "getversion", "create+remove", "create+remove as user",
 };
 
 #define MAX_HELPERS 4
@@ -92,7 +93,7 @@ static void recv_all(int sock, char *buf, size_t len)
     }
 }
 
-/* a header reply (LSTAT, REMOVE): header, then its payload */
+/* a header reply (LSTAT, GETVERSION, REMOVE): header, then its payload */
 static int32_t recv_reply(int sock)
 {
     char buf[256];
@@ -210,8 +211,8 @@ static double run(struct helper *h, int kind, int count)
 
     t0 = now_us();
     for (i = 0; i < count; i++) {
-        if (kind == K_LSTAT) {
-            send_msg(h->sock, T_LSTAT, lst, nl);
+        if (kind == K_LSTAT || kind == K_GETVERSION) {
+            send_msg(h->sock, kind == K_LSTAT ? T_LSTAT : T_GETVERSION, lst, nl);
             if (recv_reply(h->sock) != 0)
                 goto failed;
         } else {

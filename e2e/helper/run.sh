@@ -57,7 +57,16 @@ python3 "$HERE/proxydiff.py" --ours "$OURS" --qemu "$QEMUS" > "$OUT/proxydiff.ou
 sed 's/^/    /' "$OUT/proxydiff.out" | tail -n 25
 
 say "helper: round trips through both helpers, a smoke run of make bench-helper (values not checked)"
-RTT_ROUNDS=1 RTT_COUNT=50 "$HERE/bench-rtt.sh" 2>&1 | sed -n 's/^bench-rtt: /    /p' || rc=1
+# a broken benchmark fails here, never a number: every kind of request in
+# every placement must give its ratio line
+RTT_ROUNDS=1 RTT_COUNT=50 "$HERE/bench-rtt.sh" > "$OUT/rtt-smoke.out" 2>&1 || rc=1
+sed -n 's/^bench-rtt: /    /p' "$OUT/rtt-smoke.out"
+placements=$(( $(nproc) < 2 ? 1 : 2 ))
+ratios=$(grep -cE '^bench-rtt: [a-zA-Z ]+, [a-z+ ]+: ours [0-9.]+ us, QEMU.s [0-9.]+ us, ratio [0-9.]+$' "$OUT/rtt-smoke.out" || true)
+if ((ratios != 4 * placements)); then
+    echo "    bench-helper gave $ratios ratio lines, not $((4 * placements)) (4 kinds of request, $placements placements): see $OUT/rtt-smoke.out"
+    rc=1
+fi
 
 {
     echo "fuzz: $total executions, $crashes crashes"
