@@ -17,7 +17,8 @@
 # Sizes: BENCH_REPEATS BENCH_NFILES BENCH_FILE_MIB BENCH_NRAND BENCH_CONFIGS
 # BENCH_STARTUP_COUNTS BENCH_STARTUP_REPEATS BENCH_SCALE_DOMAINS
 # BENCH_PLACEMENT_REPEATS BENCH_PLACEMENT_NFILES BENCH_PLACEMENTS;
-# BENCH_STAGES="fs startup scale placement" picks stages.
+# BENCH_STAGES="fs startup scale placement profile" picks stages (profile:
+# requests per guest operation, e2e/bench/profile.sh; not in the default).
 # Needs root. Timings are only as good as the host is quiet: see loadavg.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,7 +68,8 @@ for s in "${STAGES[@]}"; do
         startup)   "$B/startup.sh" "$RUN" ;;
         scale)     "$B/scale.sh" "$RUN" ;;
         placement) "$B/placement.sh" "$RUN" ;;
-        *)         die "unknown stage '$s' (fs startup scale placement)" ;;
+        profile)   "$B/profile.sh" "$RUN" ;;
+        *)         die "unknown stage '$s' (fs startup scale placement profile)" ;;
     esac
 done
 

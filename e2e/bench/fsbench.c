@@ -121,6 +121,17 @@ static void name_of(char *buf, size_t len, const char *dir, char prefix, long i)
     snprintf(buf, len, "%s/%c%06ld", dir, prefix, i);
 }
 
+/* A marker in the share's request stream before each phase, for the
+ * request profile (profile.sh): a lookup of DIR/.phase-NAME, which does
+ * not exist */
+static void phase(const char *dir, const char *name)
+{
+    char path[600];
+
+    snprintf(path, sizeof(path), "%s/.phase-%s", dir, name);
+    (void) access(path, F_OK);
+}
+
 static int meta(const char *top, long n)
 {
     char dir[512], path[600], path2[600];
@@ -138,6 +149,7 @@ static int meta(const char *top, long n)
         return -1;
     }
 
+    phase(dir, "create");
     t0 = now();
     for (i = 0; i < n; i++) {
         int fd;
@@ -154,6 +166,7 @@ static int meta(const char *top, long n)
     }
     ops_result("create", n, t0);
 
+    phase(dir, "stat");
     t0 = now();
     for (i = 0; i < n; i++) {
         name_of(path, sizeof(path), dir, 'f', i);
@@ -164,6 +177,7 @@ static int meta(const char *top, long n)
     }
     ops_result("stat", n, t0);
 
+    phase(dir, "chmod");
     t0 = now();
     for (i = 0; i < n; i++) {
         name_of(path, sizeof(path), dir, 'f', i);
@@ -174,6 +188,7 @@ static int meta(const char *top, long n)
     }
     ops_result("chmod", n, t0);
 
+    phase(dir, "chown");
     t0 = now();
     for (i = 0; i < n; i++) {
         name_of(path, sizeof(path), dir, 'f', i);
@@ -184,6 +199,7 @@ static int meta(const char *top, long n)
     }
     ops_result("chown", n, t0);
 
+    phase(dir, "rename");
     t0 = now();
     for (i = 0; i < n; i++) {
         name_of(path, sizeof(path), dir, 'f', i);
@@ -195,6 +211,7 @@ static int meta(const char *top, long n)
     }
     ops_result("rename", n, t0);
 
+    phase(dir, "walk");
     /* The walk: readdir the directory and lstat every entry, like find -ls. */
     t0 = now();
     seen = 0;
@@ -219,6 +236,7 @@ static int meta(const char *top, long n)
         fail("walk-count");
     }
 
+    phase(dir, "unlink");
     t0 = now();
     for (i = 0; i < n; i++) {
         name_of(path, sizeof(path), dir, 'g', i);
@@ -228,6 +246,7 @@ static int meta(const char *top, long n)
         }
     }
     ops_result("unlink", n, t0);
+    phase(dir, "end");
     if (rmdir(dir) < 0)
         fail("rmdir");
     return 0;
