@@ -20,6 +20,13 @@
 #     domain's, in a mount namespace of its own with its export rw or ro,
 #     nosuid and nodev there); QEMU's device filter (the BPF map of its
 #     cgroup) the same with a proxy share as without;
+#   - a second, short nested guest on an <idmap> share (0:100000:65536)
+#     below a directory host users can reach, started with
+#     kernel.unprivileged_userns_clone=0: the helper stacked on libvirtd's
+#     profile, in a user namespace of its own with the map, as host uid
+#     100000; on the host every id the guest set shifted by 100000, no
+#     device node, host root's file untouched, and the guest's set-uid
+#     program run by an unprivileged user with euid 100000;
 #   - QEMU's helper, named in <binary path>: it starts, confined the same
 #     way under a stacked profile of its own without mounts, and destroy
 #     stops it;
