@@ -37,6 +37,9 @@ fi
 echo "-- export $dir, reachable by host users, uid and gid map 0:100000:65536"
 define_domain "$dom" "proxyfs.mounts=share:/mnt/share proxyfs.run=idmap:/mnt/share" \
     "$(proxy_fs "$dir" share "$idmap")"
+check "virsh dumpxml shows the map" \
+    "<idmap>|<uid start='0' target='100000' count='65536'/>|<gid start='0' target='100000' count='65536'/>|</idmap>" \
+    "$(virsh dumpxml "$dom" | sed -n '/<idmap>/,/<\/idmap>/p' | sed 's/^ *//' | paste -sd'|')"
 expect_error "an export of root's is refused" "error: Failed to start domain '$dom'
 error: Requested operation is not valid: proxy filesystem export '$dir' is owned by 0:0, outside the host ids of its <idmap> (uid 0:100000:65536, gid 0:100000:65536): the guest's root would own nothing there; chown it to the host ids that guest root maps to" \
     start "$dom"

@@ -18,7 +18,9 @@
 # BENCH_STARTUP_COUNTS BENCH_STARTUP_REPEATS BENCH_SCALE_DOMAINS
 # BENCH_PLACEMENT_REPEATS BENCH_PLACEMENT_NFILES BENCH_PLACEMENTS;
 # BENCH_STAGES="fs startup scale placement profile" picks stages (profile:
-# requests per guest operation, e2e/bench/profile.sh; not in the default).
+# requests per guest operation, e2e/bench/profile.sh; in the smoke run,
+# not in the default full run). BENCH_SCALE_SETS="KIND:DOMAINS:SHARES ..."
+# (e2e/bench/scale.sh) the scale stage's sets.
 # Needs root. Timings are only as good as the host is quiet: see loadavg.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,8 +38,10 @@ if [[ $SMOKE == 1 ]]; then
     export BENCH_STARTUP_COUNTS=2 BENCH_STARTUP_REPEATS=1 BENCH_STARTUP_KINDS=proxy
     export BENCH_SCALE_DOMAINS=1
     export BENCH_PLACEMENT_REPEATS=1 BENCH_PLACEMENT_NFILES=20 BENCH_PLACEMENTS=h-emu
+    export BENCH_PROFILE_NFILES=20
 fi
-read -r -a STAGES <<<"${BENCH_STAGES:-fs startup scale placement}"
+# the smoke run checks that the profile stage works too
+read -r -a STAGES <<<"${BENCH_STAGES:-fs startup scale placement$([[ $SMOKE == 1 ]] && echo ' profile')}"
 
 T0=$SECONDS
 bsay "building the bench guest"

@@ -34,6 +34,10 @@ check_match "scale: every helper's VmRSS measured" '^ok$' \
         "$RUN/scale-rss.tsv" 2>/dev/null)"
 check "scale: before, during, after snapshots" "before during after" \
     "$(awk -F'\t' 'NR > 1 { print $1 }' "$RUN/scale.tsv" 2>/dev/null | paste -sd' ')"
+check_match "scale: nothing left after destroy" ': 0 leaks$' \
+    "$(grep 'after destroy' "$RUN/scale.txt" 2>/dev/null)"
+check "profile: requests counted for every phase with both helpers" "14 2" \
+    "$(awk -F'\t' 'NR > 1 && $3 == "all" && $4 > 0 { n++ } END { print n + 0 }' "$RUN/profile.tsv" 2>/dev/null) $(awk -F'\t' 'NR > 1 && $3 > 0 && $4 > 0 { n++ } END { print n + 0 }' "$RUN/profile-cost.tsv" 2>/dev/null)"
 check_match "placement: metadata rates measured" '^[a-z-]+ +n=1 +[0-9.]+' \
     "$(sed -n 2p "$RUN/placement.txt" 2>/dev/null | sed 's/^ *//')"
 summary bench-smoke

@@ -2,7 +2,11 @@
 """profile-count.py HELPER NFILES TRACE: the proxy requests per guest
 operation in an strace -xx of a helper's reads (profile.sh), as TSV rows
 "HELPER PHASE TYPE PER_OP", TYPE "all" for their sum.
-profile-count.py --table TSV: those rows as a table, one line per phase.
+profile-count.py --total TRACE: the number of requests in TRACE.
+profile-count.py --table TSV [COST-TSV]: those rows as a table, one line
+per phase, and with COST-TSV (profile.sh's perf stat of an untraced run,
+whose requests are as many) the helper's CPU time, context switches and
+CPU migrations per request.
 
 The reads are joined into the byte stream QEMU sent, which is cut into
 requests (a header of two 32-bit words, type and payload size, then the
@@ -36,15 +40,20 @@ def stream(path):
     return bytes(data)
 
 
-def count(helper, nfiles, path):
+def requests(path):
+    """(type, payload) of every request in TRACE"""
     data = stream(path)
-    counts = collections.defaultdict(collections.Counter)
-    phase = None
     pos = 0
     while pos + 8 <= len(data):
         rtype, size = struct.unpack_from("<II", data, pos)
-        payload = data[pos + 8:pos + 8 + size]
+        yield rtype, data[pos + 8:pos + 8 + size]
         pos += 8 + size
+
+
+def count(helper, nfiles, path):
+    counts = collections.defaultdict(collections.Counter)
+    phase = None
+    for rtype, payload in requests(path):
         mark = MARK.search(payload)
         if mark:
             phase = mark.group(1).decode()
@@ -60,7 +69,7 @@ def count(helper, nfiles, path):
         print("%s\t%s\tall\t%.2f" % (helper, p, sum(counts[p].values()) / nfiles))
 
 
-def table(path):
+def table(path, costpath=None):
     rows = collections.defaultdict(dict)
     with open(path) as f:
         next(f)
@@ -76,11 +85,22 @@ def table(path):
             parts = ", ".join("%s %.2f" % (t, n) for t, n in sorted(r.items()) if t != "all")
             cells.append("%s %.2f (%s)" % (h, r.get("all", 0), parts))
         print("%-7s %s" % (p, " | ".join(cells)))
+    if costpath:
+        print("the helper per request, untraced run (CPU time, context switches, CPU migrations)")
+        with open(costpath) as f:
+            next(f)
+            for line in f:
+                helper, n, ms, cs, mig = line.rstrip("\n").split("\t")
+                n = int(n)
+                print("%-10s %d requests: %.1f us CPU, %.2f context switches, %.3f migrations per request"
+                      % (helper, n, float(ms) * 1000 / n, float(cs) / n, float(mig or 0) / n))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--table":
-        table(sys.argv[2])
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "--table":
+        table(*sys.argv[2:])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--total":
+        print(sum(1 for _ in requests(sys.argv[2])))
     elif len(sys.argv) == 4:
         count(sys.argv[1], int(sys.argv[2]), sys.argv[3])
     else:
