@@ -148,10 +148,16 @@ virsh destroy e2e-idmap-150000 >/dev/null
 rm -f "$DOMLOGDIR/e2e-idmap-150000.log"
 virsh start --paused e2e-idmap-150000 >/dev/null || fail "virsh start --paused e2e-idmap-150000 (again)"
 check "once that domain is destroyed, no warning" "" "$(grep '^warning: the <idmap>' "$DOMLOGDIR/e2e-idmap-150000.log" 2>&1)"
-# nor does a daemon restart forget the maps of running domains
+# nor does a daemon restart forget the maps of running domains: with only
+# the first domain running, the daemon restarts; once it has reconnected
+# to that domain (a monitor command waits for the reconnect's job), the
+# overlapping one starts
+virsh destroy e2e-idmap-150000 >/dev/null
 virsh start --paused e2e-idmap-100000 >/dev/null || fail "virsh start --paused e2e-idmap-100000 (again)"
 restart_virtqemud
-virsh destroy e2e-idmap-150000 >/dev/null
+reconnected() { virsh qemu-monitor-command "$1" '{"execute":"query-status"}' >/dev/null 2>&1; }
+wait_until 30 reconnected e2e-idmap-100000 || fail "the restarted daemon did not reconnect to e2e-idmap-100000"
+check "the first domain survived the restart" paused "$(virsh domstate e2e-idmap-100000 2>&1)"
 rm -f "$DOMLOGDIR/e2e-idmap-150000.log"
 virsh start --paused e2e-idmap-150000 >/dev/null || fail "virsh start --paused e2e-idmap-150000 (after the restart)"
 check "after a daemon restart, the running domain's map still counts" "$warning" \
