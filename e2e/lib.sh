@@ -234,19 +234,26 @@ start_daemons() {
 # the daemon's log (util.conf, write_daemon_config) names every setting it
 # parsed, so this asks the log, once the daemon answers (it reads qemu.conf
 # after its socket is there), and says what it found if it is wrong.
+# daemon_parsed: the settings that the running virtqemud parsed from its
+# configuration files, from its log: the lines from the last "libvirt
+# version" line on, which a daemon writes before its first message. The
+# daemon reads qemu.conf when its drivers start, which may be after its
+# socket is there.
+daemon_parsed() {
+    awk '/ info : libvirt version: /{n = NR} {l[NR] = $0} END {for (i = n; i <= NR; i++) print l[i]}' "$E2E/virtqemud.log" |
+        sed -n 's/.* debug : virConfAddEntry:[0-9]* : Add entry \([a-z_]*\) .*/\1/p' | sort -u | paste -sd' '
+}
+daemon_parsed_has() { [[ " $(daemon_parsed) " == *" $1 "* ]]; }
 daemon_read_config() {
-    local pid log=$E2E/virtqemud.log i
+    local pid i
     [[ " ${STARTED_DAEMONS[*]} " == *" virtqemud "* ]] || return 0   # not ours
     pid=$(daemon_pid virtqemud) || return 0
     for ((i = 0; i < 100; i++)); do
         virsh_t 5 uri >/dev/null 2>&1 && break
         sleep 0.1
     done
-    # this daemon's lines: those from the last "libvirt version" line on,
-    # which a daemon writes before its first message
     local entries
-    entries=$(awk '/ info : libvirt version: /{n = NR} {l[NR] = $0} END {for (i = n; i <= NR; i++) print l[i]}' "$log" |
-              sed -n 's/.* debug : virConfAddEntry:[0-9]* : Add entry \([a-z_]*\) .*/\1/p' | sort -u | paste -sd' ')
+    entries=$(daemon_parsed)
     [[ " $entries " == *" namespaces "* ]] && return 0
     {
         echo "e2e: virtqemud (pid $pid) did not read 'namespaces' from $PREFIX/etc/libvirt/qemu.conf"

@@ -59,6 +59,10 @@ printf '\n# control-daemon-leaves-stopped-helper.sh\nvirtfs_proxy_helper = "%s"\
     >> "$PREFIX/etc/libvirt/qemu.conf"
 start_one_daemon virtlogd "$VARDIR/run/libvirt/virtlogd-sock" || setup_error "virtlogd did not start"
 start_one_daemon virtqemud "$VARDIR/run/libvirt/virtqemud-sock" || setup_error "virtqemud did not start"
+# the test below rewrites qemu.conf (e2e_setup): the daemon must have read
+# this one first, which it does when its drivers start, after its socket
+wait_until 20 daemon_parsed_has virtfs_proxy_helper ||
+    setup_error "virtqemud did not read virtfs_proxy_helper from its qemu.conf (parsed: $(daemon_parsed))"
 echo "control: $BROKEN"
 echo "control: daemons started with $wrapper as the helper; running LIFECYCLE_CASES=g e2e/test-lifecycle.sh"
 
