@@ -673,6 +673,18 @@ static void verify_readdir(void)
     closedir(dir);
 }
 
+/* Start a scenario in an empty directory @path of @mode: what an earlier
+ * run left there goes first, so that reruns on the same export work */
+static int fresh_dir(const char *path, mode_t mode)
+{
+    struct stat st;
+
+    if (lstat(path, &st) == 0)
+        expect_ok("cleanup", path,
+                  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
+    return expect_ok("mkdir", path, mkdir(path, mode));
+}
+
 static int scenario_semantics(void)
 {
     const char *path;
@@ -907,10 +919,7 @@ static int scenario_rootgid(void)
     int rc;
 
     umask(0);
-    if (lstat(path, &st) == 0)
-        expect_ok("cleanup", path,
-                  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
-    if (expect_ok("mkdir", path, mkdir(path, 0755)) < 0)
+    if (fresh_dir(path, 0755) < 0)
         return summary();
 
     /* Before: the helper has all its capabilities. */
@@ -973,10 +982,7 @@ static int scenario_sgid(void)
     int rc;
 
     umask(0);
-    if (lstat(path, &st) == 0)
-        expect_ok("cleanup", path,
-                  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
-    if (expect_ok("mkdir", path, mkdir(path, 0777)) < 0)
+    if (fresh_dir(path, 0777) < 0)
         return summary();
     do_chown("sgid", 0, 5678);                  /* chown before chmod: */
     do_chmod("sgid", 02777);                    /* chown clears S_ISGID */
@@ -1049,10 +1055,7 @@ static int scenario_idmap(void)
     int rc;
 
     umask(0);
-    if (lstat(path, &st) == 0)
-        expect_ok("cleanup", path,
-                  nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS));
-    if (expect_ok("mkdir", path, mkdir(path, 0755)) < 0)
+    if (fresh_dir(path, 0755) < 0)
         return summary();
 
     /* root's file, a set-user-ID copy of this program, a user's file */
