@@ -1,7 +1,8 @@
 #!/bin/bash
 # test-processes.sh - who runs what: QEMU as the unprivileged user, the proxy
 # helper as root chrooted into the export with exactly the capabilities it
-# keeps, in the daemon's cgroups but on the emulator's CPUs, its command line in the domain log.
+# keeps and QEMU's environment, in the daemon's cgroups but on the
+# emulator's CPUs, its command line in the domain log.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NAME=test-processes
@@ -87,6 +88,20 @@ check "helper's open fds: stdin, log pipe, its socket, its locked pidfile${own_r
 check "QEMU holds no fd of the helper's end" "" \
     "$(for f in /proc/"$qpid"/fd/*; do [[ $(readlink "$f") == "$hsock" ]] && echo "${f##*/}"; done || true)"
 
+echo "-- environment"
+# env_names PID: the names of PID's environment variables, sorted
+env_names() { tr '\0' '\n' < "/proc/$1/environ" | sed 's/=.*//' | LC_ALL=C sort | paste -sd' '; }
+# what virCommandAddEnvPassCommon() gives QEMU: LC_ALL=C and these, when
+# the daemon has them
+passed='^(LC_ALL|LD_PRELOAD|LD_LIBRARY_PATH|DYLD_INSERT_LIBRARIES|DYLD_FORCE_FLAT_NAMESPACE|PATH|HOME|USER|LOGNAME|TMPDIR)$'
+check "helper's LC_ALL" C "$(tr '\0' '\n' < "/proc/$hpid/environ" | sed -n 's/^LC_ALL=//p')"
+check "helper's environment: nothing beyond what QEMU gets" "" \
+    "$(env_names "$hpid" | tr ' ' '\n' | grep -Ev "$passed" | paste -sd' ' || true)"
+daemon_only=$(env_names "$(daemon_pid virtqemud)" | tr ' ' '\n' | grep -Ev "$passed" | paste -sd' ' || true)
+check "... though the daemon's has more (so the check above can fail)" yes \
+    "$([[ -n $daemon_only ]] && echo yes || echo "no: $(env_names "$(daemon_pid virtqemud)")")"
+echo "   the daemon's own, not passed on: $(wc -w <<<"$daemon_only") variables, among them $(cut -d' ' -f1-3 <<<"$daemon_only")"
+
 echo "-- what the helper loads"
 # the shared objects mapped into the helper, by file name
 helper_libs=$(awk '$6 ~ /\.so/ { n = split($6, p, "/"); print p[n] }' "/proc/$hpid/maps" | sort -u)
@@ -166,8 +181,10 @@ echo "-- logs"
 dlog=$DOMLOGDIR/$dom.log
 check "domain log: the helper's start is recorded" 1 \
     "$(grep -c ': Starting external device: virtfs-proxy-helper$' "$dlog")"
-check "domain log: the helper's command line" "$HELPER -n -f $hfd -p $dir" \
-    "$(grep -A1 ': Starting external device: virtfs-proxy-helper$' "$dlog" | tail -n 1)"
+logged=$(grep -A1 ': Starting external device: virtfs-proxy-helper$' "$dlog" | tail -n 1)
+check "domain log: the helper's command line, after its environment" "$HELPER -n -f $hfd -p $dir" \
+    "$HELPER ${logged#* "$HELPER "}"
+check_match "domain log: the helper's environment starts with LC_ALL=C, as QEMU's does" "^LC_ALL=C " "$logged"
 check_match "domain log: QEMU's -fsdev" "^-fsdev proxy,id=fsdev-fs0,sock_fd=$qfd \\\\\$" \
     "$(grep '^-fsdev ' "$dlog")"
 hlog=$DOMLOGDIR/$dom-fs0-virtfs-proxy-helper.log

@@ -66,15 +66,17 @@ bsay "results: $RUN"
 print_env | tee -a "$RUN/env.txt"
 
 for s in "${STAGES[@]}"; do
+    rc=0
     case $s in
-        fs)        "$B/fs.sh" "$RUN"
-                   "$B/summarize.sh" "$RUN" | tee "$RUN/table.txt" ;;
-        startup)   "$B/startup.sh" "$RUN" ;;
-        scale)     "$B/scale.sh" "$RUN" ;;
-        placement) "$B/placement.sh" "$RUN" ;;
-        profile)   "$B/profile.sh" "$RUN" ;;
+        fs)        { "$B/fs.sh" "$RUN" && "$B/summarize.sh" "$RUN" | tee "$RUN/table.txt"; } || rc=$? ;;
+        startup)   "$B/startup.sh" "$RUN" || rc=$? ;;
+        scale)     "$B/scale.sh" "$RUN" || rc=$? ;;
+        placement) "$B/placement.sh" "$RUN" || rc=$? ;;
+        profile)   "$B/profile.sh" "$RUN" || rc=$? ;;
         *)         die "unknown stage '$s' (fs startup scale placement profile)" ;;
     esac
+    # a stage that set -e ended (a SIGPIPE is 141) says nothing itself
+    ((rc == 0)) || die "bench stage '$s' failed with exit status $rc (results so far: $RUN)"
 done
 
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$RUN/env.txt"

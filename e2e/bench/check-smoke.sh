@@ -26,8 +26,8 @@ for c in "${CONFIGS[@]}"; do
 done
 check_match "fs: summary table has a ratio column" 'prx/local' "$(cat "$RUN/table.txt" 2>/dev/null)"
 check_match "fs: ... and one for QEMU's helper" 'qprx/locl' "$(cat "$RUN/table.txt" 2>/dev/null)"
-check_match "startup: latencies measured, one helper per proxy share" '^ok$' \
-    "$(awk -F'\t' 'NR > 1 { n++; if (!($5 > 0) || ($2 == "proxy" && $8 != $3)) bad = 1 }
+check_match "startup: latencies measured, one helper per proxy share, the helper phase from the daemon's log" '^ok$' \
+    "$(awk -F'\t' 'NR > 1 { n++; if (!($5 > 0) || ($2 == "proxy" && $8 != $3) || $9 !~ /^[0-9]+$/) bad = 1 }
                    END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' "$RUN/startup.tsv" 2>/dev/null)"
 check_match "scale: every helper's VmRSS measured" '^ok$' \
     "$(awk -F'\t' 'NR > 1 { n++; if (!($3 > 0)) bad = 1 } END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' \

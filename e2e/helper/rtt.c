@@ -15,7 +15,10 @@
  * helper; rounds alternate between the helpers so that a change of the
  * machine's load affects them alike. Prints per helper and kind the median
  * over the rounds of the mean time per request (CREATE+REMOVE counts as one
- * pair), in microseconds.
+ * pair), in microseconds; and then, while each helper still serves, its
+ * memory: VmRSS, and its private dirty part (smaps_rollup's Private_Dirty:
+ * what one more helper costs; its clean pages are file pages that another
+ * helper of the same kind shares), in kB.
  *
  * Built static by bench-rtt.sh; SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -234,6 +237,35 @@ static double run(struct helper *h, int kind, int count)
     exit(1);
 }
 
+/* the value in kB of the line starting with @key in @path, or -1 */
+static long proc_kb(const char *path, const char *key)
+{
+    char line[256];
+    long v = -1;
+    FILE *f = fopen(path, "r");
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, key, strlen(key)) == 0) {
+            v = strtol(line + strlen(key), NULL, 10);
+            break;
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+static void print_memory(const struct helper *h)
+{
+    char status[64], rollup[64];
+
+    snprintf(status, sizeof(status), "/proc/%d/status", (int)h->pid);
+    snprintf(rollup, sizeof(rollup), "/proc/%d/smaps_rollup", (int)h->pid);
+    printf("rtt: %s: memory: VmRSS %ld kB, private %ld kB\n", h->path,
+           proc_kb(status, "VmRSS:"), proc_kb(rollup, "Private_Dirty:"));
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -271,6 +303,7 @@ int main(int argc, char **argv)
             printf("rtt: %s: %s: %.1f us\n", helpers[i].path, kind_name[k],
                    helpers[i].us[k][rounds / 2]);
         }
+        print_memory(&helpers[i]);
         close(helpers[i].sock);
         waitpid(helpers[i].pid, NULL, 0);
         {

@@ -63,8 +63,10 @@ RTT_ROUNDS=1 RTT_COUNT=50 "$HERE/bench-rtt.sh" > "$OUT/rtt-smoke.out" 2>&1 || rc
 sed -n 's/^bench-rtt: /    /p' "$OUT/rtt-smoke.out"
 placements=$(( $(nproc) < 2 ? 1 : 2 ))
 ratios=$(grep -cE '^bench-rtt: [a-zA-Z ]+, [a-z+ ]+: ours [0-9.]+ us, QEMU.s [0-9.]+ us, ratio [0-9.]+$' "$OUT/rtt-smoke.out" || true)
-if ((ratios != 4 * placements)); then
-    echo "    bench-helper gave $ratios ratio lines, not $((4 * placements)) (4 kinds of request, $placements placements): see $OUT/rtt-smoke.out"
+floors=$(grep -cE '^bench-rtt: [a-zA-Z ]+, [a-z+ ]+: floor [0-9.]+ us \(null helper\), above it ours -?[0-9.]+ us, QEMU.s -?[0-9.]+ us$' "$OUT/rtt-smoke.out" || true)
+memory=$(grep -cE '^bench-rtt: [a-zA-Z ]+, memory: VmRSS ours [1-9][0-9]* kB, QEMU.s [1-9][0-9]* kB, ratio [0-9.]+; private ours [1-9][0-9]* kB, QEMU.s [1-9][0-9]* kB$' "$OUT/rtt-smoke.out" || true)
+if ((ratios != 4 * placements || floors != 4 * placements || memory != placements)); then
+    echo "    bench-helper gave $ratios ratio lines, $floors floor lines and $memory memory lines, not $((4 * placements)), $((4 * placements)) and $placements (4 kinds of request, $placements placements): see $OUT/rtt-smoke.out"
     rc=1
 fi
 
