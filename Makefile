@@ -40,7 +40,7 @@ help:
 	@echo "                   cycles, bad configurations (root)"
 	@echo "make test-helper   libvirt's own proxy helper: fuzzed (libFuzzer, 100000 runs as nobody and"
 	@echo "                   as root), and the differential test against QEMU's helper (root)"
-	@echo "make bench-helper  one request round trip through QEMU's helper and libvirt's, same run (root)"
+	@echo "make bench-helper  one request round trip through QEMU's helper, libvirt's and a null helper (the floor), and their memory, same run (root)"
 	@echo "make system-image  a stock Debian 12 system VM image: systemd, AppArmor, Debian's libvirt (root)"
 	@echo "make system-smoke  boot it under TCG and check it is that system (root)"
 	@echo "make test-system   our .debs on that system: a nested proxy guest through its libvirtd,"
