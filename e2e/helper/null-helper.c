@@ -64,15 +64,20 @@ int main(int argc, char **argv)
         uint32_t type, size, rsize;
         ssize_t n;
 
-        while (have < HDR || have < HDR + (size_t) ((uint32_t *) in)[1]) {
+        /* until the request is there whole */
+        while (1) {
+            if (have >= HDR) {
+                memcpy(&size, in + 4, 4);
+                if (size > sizeof(in) - HDR)
+                    return 1;
+                if (have >= HDR + (size_t) size)
+                    break;
+            }
             if ((n = recv(sock, in + have, sizeof(in) - have, 0)) <= 0)
                 return n == 0 ? 0 : 1;
             have += n;
-            if (have >= HDR && ((uint32_t *) in)[1] > sizeof(in) - HDR)
-                return 1;
         }
         memcpy(&type, in, 4);
-        memcpy(&size, in + 4, 4);
         memmove(in, in + HDR + size, have - HDR - size);
         have -= HDR + size;
 
