@@ -81,7 +81,7 @@ for ((r = 1; r <= REPEATS; r++)); do
             [[ -n $ready ]] || die "startup: $k $nfs shares: no BENCH-READY within 120 s"
             up=$(console "$dom" | awk '$1 == "BENCH-READY" { printf "%d", $2 * 1000; exit }')
             hms=$(helper_phase_ms "$logline")
-            [[ -n $hms ]] || die "startup: $k $nfs shares: no helper phase in the daemon's log from line $logline"
+            [[ -n $hms ]] || die "startup: $k $nfs shares: no 'Creating domain log file' ... 'Building mount namespace' (qemuProcessLaunch's debug messages) in $E2E/virtqemud.log from line $logline"
             cleanup_domain "$dom"
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$k" "$nfs" $((t1 - t0)) "$ready" \
                 "$up" $((ready - up)) "$nh" "$hms" >> "$out"
