@@ -89,17 +89,16 @@ check "QEMU holds no fd of the helper's end" "" \
     "$(for f in /proc/"$qpid"/fd/*; do [[ $(readlink "$f") == "$hsock" ]] && echo "${f##*/}"; done || true)"
 
 echo "-- environment"
-# env_names PID: the names of PID's environment variables, sorted
-env_names() { tr '\0' '\n' < "/proc/$1/environ" | sed 's/=.*//' | LC_ALL=C sort | paste -sd' '; }
-# what virCommandAddEnvPassCommon() gives QEMU: LC_ALL=C and these, when
-# the daemon has them
-passed='^(LC_ALL|LD_PRELOAD|LD_LIBRARY_PATH|DYLD_INSERT_LIBRARIES|DYLD_FORCE_FLAT_NAMESPACE|PATH|HOME|USER|LOGNAME|TMPDIR)$'
+# env_names PID: the names of PID's environment variables, one a line, sorted
+env_names() { tr '\0' '\n' < "/proc/$1/environ" | sed 's/=.*//' | LC_ALL=C sort -u; }
+# libvirt gives the helper what it gives QEMU (virCommandAddEnvPassCommon),
+# not the daemon's own environment
 check "helper's LC_ALL" C "$(tr '\0' '\n' < "/proc/$hpid/environ" | sed -n 's/^LC_ALL=//p')"
-check "helper's environment: nothing beyond what QEMU gets" "" \
-    "$(env_names "$hpid" | tr ' ' '\n' | grep -Ev "$passed" | paste -sd' ' || true)"
-daemon_only=$(env_names "$(daemon_pid virtqemud)" | tr ' ' '\n' | grep -Ev "$passed" | paste -sd' ' || true)
-check "... though the daemon's has more (so the check above can fail)" yes \
-    "$([[ -n $daemon_only ]] && echo yes || echo "no: $(env_names "$(daemon_pid virtqemud)")")"
+check "helper's environment: no variable that QEMU's lacks" "" \
+    "$(comm -23 <(env_names "$hpid") <(env_names "$qpid") | paste -sd' ')"
+daemon_only=$(comm -23 <(env_names "$(daemon_pid virtqemud)") <(env_names "$qpid") | paste -sd' ')
+check "... though the daemon's has some (so the check above can fail)" yes \
+    "$([[ -n $daemon_only ]] && echo yes || echo no)"
 echo "   the daemon's own, not passed on: $(wc -w <<<"$daemon_only") variables, among them $(cut -d' ' -f1-3 <<<"$daemon_only")"
 
 echo "-- what the helper loads"

@@ -428,6 +428,8 @@ cleanup_domain "$d5"
 rm -rf "$open_dir"
 
 # ------------------------------------------------------------ who runs what
+# env_names PID: the names of PID's environment variables, one a line, sorted
+env_names() { tr '\0' '\n' < "/proc/$1/environ" | sed 's/=.*//' | LC_ALL=C sort -u; }
 step "who runs what, while the guest works"
 if [[ -n $qpid && -n $hrw && -n $hro ]]; then
     quid=$(id -u libvirt-qemu)
@@ -448,7 +450,13 @@ if [[ -n $qpid && -n $hrw && -n $hro ]]; then
             "libvirt-virtfs-proxy-helper//&libvirtd (enforce)" "$(aa_label "$hpid")"
         check "helper in libvirtd's cgroup, not the domain's (v2)" "0::/system.slice/libvirtd.service" \
             "$(cat "/proc/$hpid/cgroup")"
+        # 0060: QEMU's environment (virCommandAddEnvPassCommon), not libvirtd's
+        check "helper's LC_ALL" C "$(tr '\0' '\n' < "/proc/$hpid/environ" | sed -n 's/^LC_ALL=//p')"
+        check "helper's environment: no variable that QEMU's lacks" "" \
+            "$(comm -23 <(env_names "$hpid") <(env_names "$qpid") | paste -sd' ')"
     done
+    check_match "... and libvirtd's has variables QEMU's lacks (systemd's), so that check can fail" \
+        '(INVOCATION_ID|JOURNAL_STREAM)' "$(comm -23 <(env_names "$(libvirtd_pid)") <(env_names "$qpid") | paste -sd' ')"
     check_match "QEMU's cgroup is the domain's emulator cgroup" '^0::/machine\.slice/machine-qemu.*sys.*main\.scope(/libvirt)?/emulator$' \
         "$(cat "/proc/$qpid/cgroup")"
 else
