@@ -6,11 +6,13 @@
 #   2. startup    virsh start -> guest ready with 0..32 proxy shares; 16
 #                 domains at once: helper RSS, virtqemud fds/threads
 #   3. placement  metadata throughput with the helper placed near/far
-#   4. the table, and the plot when python3-matplotlib is present
+#   4. the table, the paired view of both helpers (e2e/bench/paired.sh),
+#      and the plot when python3-matplotlib is present
 #
 # Results: work/bench/RUN/ (RUN = date-time; work/bench/latest points to it):
 # env.txt fs.tsv summary.tsv table.txt startup.tsv startup-fit.txt scale.tsv
-# scale-rss.tsv placement.tsv placement.txt placement-affinity.txt.
+# scale-rss.tsv placement.tsv placement.txt placement-affinity.txt
+# paired.tsv paired.txt.
 #
 # --smoke (or BENCH_SMOKE=1): every configuration once with tiny sizes, and
 # checks that numbers came out; never judges the numbers (future make test-bench).
@@ -80,6 +82,8 @@ for s in "${STAGES[@]}"; do
 done
 
 echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$RUN/env.txt"
+# both helpers, repeat by repeat, from whatever fs and startup measured
+"$B/paired.sh" "$RUN"
 if [[ " ${STAGES[*]} " == *" fs "* ]]; then
     if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
         png=$RUN/bench-proxy-vs-local.png

@@ -26,6 +26,10 @@ for c in "${CONFIGS[@]}"; do
 done
 check_match "fs: summary table has a ratio column" 'prx/local' "$(cat "$RUN/table.txt" 2>/dev/null)"
 check_match "fs: ... and one for QEMU's helper" 'qprx/locl' "$(cat "$RUN/table.txt" 2>/dev/null)"
+check "paired: ours ÷ QEMU's per repeat for every workload, the data workloads as control" \
+    "${#WORKLOADS[@]} 3" \
+    "$(awk -F'\t' '$1 == "fs" && $4 > 0 && $5 > 0 { n++; if ($3 == "control") c++ } END { print n + 0, c + 0 }' \
+        "$RUN/paired.tsv" 2>/dev/null)"
 check_match "startup: latencies measured, one helper per proxy share, the helper phase from the daemon's log" '^ok$' \
     "$(awk -F'\t' 'NR > 1 { n++; if (!($5 > 0) || ($2 == "proxy" && $8 != $3) || $9 !~ /^[0-9]+$/) bad = 1 }
                    END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' "$RUN/startup.tsv" 2>/dev/null)"
