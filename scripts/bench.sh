@@ -85,7 +85,9 @@ echo "loadavg at end: $(cat /proc/loadavg)" | tee -a "$RUN/env.txt"
 # both helpers, repeat by repeat, from whatever fs and startup measured
 "$B/paired.sh" "$RUN"
 if [[ " ${STAGES[*]} " == *" fs "* ]]; then
-    if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    if ! awk -F'\t' '$2 == "local" { found = 1 } END { exit !found }' "$RUN/fs.tsv"; then
+        bsay "no plot: BENCH_CONFIGS left out local passthrough, which the plot is relative to"
+    elif /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
         png=$RUN/bench-proxy-vs-local.png
         [[ $SMOKE == 1 ]] || png=$TOP/docs/bench-proxy-vs-local.png
         cmd="scripts/bench-plot.py ${RUN#"$TOP"/} ${png#"$TOP"/}"
