@@ -37,7 +37,9 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 if [[ $SMOKE == 1 ]]; then
     export BENCH_REPEATS=1 BENCH_NFILES=20 BENCH_FILE_MIB=2 BENCH_NRAND=20
-    export BENCH_STARTUP_COUNTS=2 BENCH_STARTUP_REPEATS=1 BENCH_STARTUP_KINDS=proxy
+    # two share counts and both helpers: the slope fits and the paired
+    # start-up rows get data
+    export BENCH_STARTUP_COUNTS="0 2" BENCH_STARTUP_REPEATS=1 BENCH_STARTUP_KINDS="proxy proxy-qemu"
     export BENCH_SCALE_DOMAINS=1
     export BENCH_PLACEMENT_REPEATS=1 BENCH_PLACEMENT_NFILES=20 BENCH_PLACEMENTS=h-emu
     export BENCH_PROFILE_NFILES=20

@@ -31,8 +31,16 @@ check "paired: ours ÷ QEMU's per repeat for every workload, the data workloads 
     "$(awk -F'\t' '$1 == "fs" && $4 > 0 && $5 > 0 { n++; if ($3 == "control") c++ } END { print n + 0, c + 0 }' \
         "$RUN/paired.tsv" 2>/dev/null)"
 check_match "startup: latencies measured, one helper per proxy share, the helper phase from the daemon's log" '^ok$' \
-    "$(awk -F'\t' 'NR > 1 { n++; if (!($5 > 0) || ($2 == "proxy" && $8 != $3) || $9 !~ /^[0-9]+$/) bad = 1 }
+    "$(awk -F'\t' 'NR > 1 { n++; if (!($5 > 0) || ($2 ~ /^proxy/ && $8 != $3) || $9 !~ /^[0-9]+$/) bad = 1 }
                    END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' "$RUN/startup.tsv" 2>/dev/null)"
+check "startup: a slope per share for both helpers, and ours minus QEMU's" \
+    "ours-minus-qemu proxy proxy-qemu" \
+    "$(awk -F'\t' '$2 == "helper-phase" && $3 ~ /^-?[0-9.]+$/ { print $1 }' "$RUN/startup-fit.tsv" 2>/dev/null |
+       sort | paste -sd' ')"
+check "paired: ours minus QEMU's start-up slope for virsh start and the helper phase" \
+    "helper-phase virsh-start" \
+    "$(awk -F'\t' '$1 == "startup" && $4 > 0 && $5 ~ /^-?[0-9.e+-]+$/ { print $2 }' "$RUN/paired.tsv" 2>/dev/null |
+       sort | paste -sd' ')"
 check_match "scale: every helper's VmRSS measured" '^ok$' \
     "$(awk -F'\t' 'NR > 1 { n++; if (!($3 > 0)) bad = 1 } END { print (n && !bad) ? "ok" : "bad (" n " rows)" }' \
         "$RUN/scale-rss.tsv" 2>/dev/null)"

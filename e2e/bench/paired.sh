@@ -56,26 +56,22 @@ stats() {
     if [[ -s $RUN/startup.tsv ]]; then
         # repeat kind nshares virsh_start_ms ready_ms guest_uptime_ms
         # prekernel_ms helpers helpers_ms: a slope per repeat, kind, metric
-        awk -F'\t' -v OFS='\t' '
+        awk -F'\t' -v OFS='\t' -f "$(dirname "${BASH_SOURCE[0]}")/lsq.awk" -f /dev/stdin \
+            "$RUN/startup.tsv" <<'EOF'
             NR > 1 && ($2 == "proxy" || $2 == "proxy-qemu") {
-                for (m = 4; m <= 9; m += 5) {
-                    k = $1 SUBSEP $2 SUBSEP m
-                    n[k]++; sx[k] += $3; sy[k] += $m; sxx[k] += $3 * $3; sxy[k] += $3 * $m
-                }
+                for (m = 4; m <= 9; m += 5)
+                    lsq_add($1 SUBSEP $2 SUBSEP m, $3, $m)
             }
             END {
                 name[4] = "virsh-start"; name[9] = "helper-phase"
-                for (k in n) {
-                    d = n[k] * sxx[k] - sx[k] * sx[k]
-                    if (d != 0) slope[k] = (n[k] * sxy[k] - sx[k] * sy[k]) / d
-                }
-                for (k in slope) {
+                for (k in lsq_n) {
                     split(k, p, SUBSEP)
                     q = p[1] SUBSEP "proxy-qemu" SUBSEP p[3]
-                    if (p[2] == "proxy" && (q in slope))
-                        print "startup", name[p[3]], "ms/share", slope[k] - slope[q]
+                    if (p[2] == "proxy" && lsq_fits(k) && lsq_fits(q))
+                        print "startup", name[p[3]], "ms/share", lsq_slope(k) - lsq_slope(q)
                 }
-            }' "$RUN/startup.tsv"
+            }
+EOF
     fi
 } | stats > "$RUN/paired.tsv"
 

@@ -93,25 +93,19 @@ for ((r = 1; r <= REPEATS; r++)); do
 done
 
 # least-squares slope and intercept of ms over nshares, per kind and metric
-awk -F'\t' '
+awk -F'\t' -f "$(dirname "${BASH_SOURCE[0]}")/lsq.awk" -f /dev/stdin "$out" <<'EOF' | sort > "$RUN/startup-fit.tsv"
     BEGIN { nm = split("4 5 7 9", metrics, " ") }
     NR > 1 {
-        for (i = 1; i <= nm; i++) {
-            m = metrics[i]
-            key = $2 SUBSEP m
-            n[key]++; sx[key] += $3; sy[key] += $m; sxx[key] += $3 * $3; sxy[key] += $3 * $m
-        }
+        for (i = 1; i <= nm; i++)
+            lsq_add($2 SUBSEP metrics[i], $3, $(metrics[i]))
     }
     END {
         name[4] = "virsh-start"; name[5] = "ready"; name[7] = "pre-kernel"; name[9] = "helper-phase"
-        for (key in n) {
+        for (key in lsq_n) {
+            if (!lsq_fits(key)) continue
             split(key, p, SUBSEP)
-            d = n[key] * sxx[key] - sx[key] * sx[key]
-            if (d == 0) continue
-            b = (n[key] * sxy[key] - sx[key] * sy[key]) / d
-            a = (sy[key] - b * sx[key]) / n[key]
-            slope[p[1], p[2]] = b
-            printf "%s\t%s\t%.2f\t%.1f\n", p[1], name[p[2]], b, a
+            slope[p[1], p[2]] = lsq_slope(key)
+            printf "%s\t%s\t%.2f\t%.1f\n", p[1], name[p[2]], lsq_slope(key), lsq_intercept(key)
         }
         for (i = 1; i <= nm; i++) {
             m = metrics[i]
@@ -122,7 +116,8 @@ awk -F'\t' '
             if ((("proxy", m) in slope) && (("proxy-qemu", m) in slope))
                 printf "ours-minus-qemu\t%s\t%.2f\t\n", name[m], slope["proxy", m] - slope["proxy-qemu", m]
         }
-    }' "$out" | sort > "$RUN/startup-fit.tsv"
+    }
+EOF
 {
     echo "start-up: least-squares fit of latency over the number of shares in one domain"
     printf '  %-12s %-12s %14s %14s\n' kind metric "ms per share" "ms at 0"
